@@ -1,0 +1,116 @@
+"""Typed settings: the workspace's ``shopmind.toml`` overlaid by ``SHOPMIND_*`` variables.
+
+A workspace is a folder holding ``shopmind.toml``, the SQLite database (unless
+``database_url`` points elsewhere) and model artifacts under ``models/``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_FILE = "shopmind.toml"
+DATABASE_FILE = "shopmind.db"
+
+DEFAULT_TOML = """\
+# shopmind workspace settings. Every key can be overridden by an environment
+# variable: SHOPMIND_<KEY> (for example SHOPMIND_DATABASE_URL).
+
+# Leave empty to use the SQLite file shopmind.db in this folder.
+# database_url = "postgresql+psycopg://user:password@localhost:5432/shop"
+
+# Store currency (ISO 4217) used when an import or event names none.
+currency = "USD"
+
+# Rows written per transaction by importers and the simulator.
+batch_size = 5000
+
+# Threads for numeric and model work (torch, faiss).
+threads = 2
+"""
+
+
+class Settings(BaseSettings):
+    """Settings of one workspace."""
+
+    model_config = SettingsConfigDict(env_prefix="SHOPMIND_", extra="ignore")
+
+    workspace: Path = Field(default=Path("."), description="Workspace folder.")
+    database_url: str = Field(default="", description="SQLAlchemy URL; empty means SQLite.")
+    currency: str = Field(default="USD", min_length=3, max_length=3)
+    batch_size: int = Field(default=5000, ge=1, le=1_000_000)
+    threads: int = Field(default=2, ge=1, le=256)
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
+
+    @field_validator("currency")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+    @property
+    def config_path(self) -> Path:
+        return self.workspace / CONFIG_FILE
+
+    @property
+    def models_dir(self) -> Path:
+        return self.workspace / "models"
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to ``shopmind.db`` inside the workspace."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.workspace / DATABASE_FILE).resolve()}"
+
+
+def load_settings(workspace: str | Path = ".", **overrides: Any) -> Settings:
+    """Read ``<workspace>/shopmind.toml`` (if present) under ``SHOPMIND_*`` variables.
+
+    Priority, highest first: ``overrides``, environment variables, the toml file.
+    """
+    workspace = Path(workspace)
+    toml_path = workspace / CONFIG_FILE
+    if toml_path.exists():
+        try:
+            tomllib.loads(toml_path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{toml_path}: not valid TOML: {exc}") from exc
+
+    class _WorkspaceSettings(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            toml = TomlConfigSettingsSource(settings_cls, toml_file=toml_path)
+            return (init_settings, env_settings, toml)
+
+    values = _WorkspaceSettings(**overrides)
+    data = values.model_dump()
+    data["workspace"] = workspace
+    return Settings.model_construct(**data)
+
+
+def init_workspace(workspace: str | Path) -> Path:
+    """Create the workspace folder and a commented ``shopmind.toml``; keep an existing one."""
+    workspace = Path(workspace)
+    workspace.mkdir(parents=True, exist_ok=True)
+    (workspace / "models").mkdir(exist_ok=True)
+    path = workspace / CONFIG_FILE
+    if not path.exists():
+        path.write_text(DEFAULT_TOML, encoding="utf-8")
+    return path

@@ -1,0 +1,271 @@
+"""The store's tables (SQLAlchemy 2 declarative models).
+
+Every table that data is imported into has a natural key, ``external_id`` (or
+``event_id`` for events), so that re-importing the same file updates rows in
+place instead of duplicating them. Money is stored as ``NUMERIC(12, 2)`` and read
+back as ``float``; times are naive UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Money = Numeric(12, 2, asdecimal=False)
+# BIGINT on PostgreSQL, INTEGER on SQLite (so it stays the rowid alias).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+# GA4 recommended e-commerce event names; other names are stored as they come.
+GA4_EVENTS = (
+    "page_view",
+    "session_start",
+    "view_item_list",
+    "select_item",
+    "view_item",
+    "add_to_wishlist",
+    "add_to_cart",
+    "remove_from_cart",
+    "view_cart",
+    "begin_checkout",
+    "add_shipping_info",
+    "add_payment_info",
+    "purchase",
+    "refund",
+    "search",
+    "view_promotion",
+    "select_promotion",
+)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Product(Base):
+    __tablename__ = "products"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(255), unique=True)
+    title: Mapped[str] = mapped_column(String(512))
+    description: Mapped[str] = mapped_column(Text, default="")
+    description_html: Mapped[str] = mapped_column(Text, default="")
+    brand: Mapped[str | None] = mapped_column(String(255))
+    category: Mapped[str | None] = mapped_column(String(512))  # "Women > Tops > Tees"
+    product_type: Mapped[str | None] = mapped_column(String(255))
+    price: Mapped[float | None] = mapped_column(Money)
+    compare_at_price: Mapped[float | None] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    inventory: Mapped[int | None] = mapped_column(Integer)
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    tags: Mapped[list[Any]] = mapped_column(default=list)
+    seo_title: Mapped[str | None] = mapped_column(String(512))
+    seo_description: Mapped[str | None] = mapped_column(Text)
+    image_url: Mapped[str | None] = mapped_column(String(2048))
+    status: Mapped[str] = mapped_column(String(32), default="active")
+    source: Mapped[str | None] = mapped_column(String(64))  # shopify, woocommerce, simulate…
+    created_at: Mapped[datetime | None] = mapped_column(DateTime)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    variants: Mapped[list[Variant]] = relationship(
+        back_populates="product", cascade="all, delete-orphan", order_by="Variant.position"
+    )
+
+
+class Variant(Base):
+    __tablename__ = "variants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(255), unique=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer, default=1)
+    sku: Mapped[str | None] = mapped_column(String(255), index=True)
+    title: Mapped[str] = mapped_column(String(512), default="")
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"Size": "M"}
+    price: Mapped[float | None] = mapped_column(Money)
+    compare_at_price: Mapped[float | None] = mapped_column(Money)
+    inventory: Mapped[int | None] = mapped_column(Integer)
+    barcode: Mapped[str | None] = mapped_column(String(64))
+    weight_grams: Mapped[float | None] = mapped_column(Numeric(12, 2, asdecimal=False))
+    image_url: Mapped[str | None] = mapped_column(String(2048))
+
+    product: Mapped[Product] = relationship(back_populates="variants")
+
+    __table_args__ = (Index("ix_variants_product_id", "product_id"),)
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(255), unique=True)
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    first_name: Mapped[str | None] = mapped_column(String(255))
+    last_name: Mapped[str | None] = mapped_column(String(255))
+    country: Mapped[str | None] = mapped_column(String(64))
+    city: Mapped[str | None] = mapped_column(String(255))
+    accepts_marketing: Mapped[bool] = mapped_column(Boolean, default=False)
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(255), unique=True)  # "#1001"
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    email: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    subtotal: Mapped[float | None] = mapped_column(Money)
+    discount: Mapped[float] = mapped_column(Money, default=0.0)
+    shipping: Mapped[float] = mapped_column(Money, default=0.0)
+    tax: Mapped[float] = mapped_column(Money, default=0.0)
+    total: Mapped[float] = mapped_column(Money)
+    financial_status: Mapped[str | None] = mapped_column(String(32))
+    fulfillment_status: Mapped[str | None] = mapped_column(String(32))
+    source: Mapped[str | None] = mapped_column(String(255))
+    medium: Mapped[str | None] = mapped_column(String(255))
+    campaign: Mapped[str | None] = mapped_column(String(255))
+    session_id: Mapped[str | None] = mapped_column(String(255))
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.line_no"
+    )
+
+
+class OrderLine(Base):
+    __tablename__ = "order_lines"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    line_no: Mapped[int] = mapped_column(Integer)
+    product_id: Mapped[int | None] = mapped_column(
+        ForeignKey("products.id", ondelete="SET NULL"), index=True
+    )
+    variant_id: Mapped[int | None] = mapped_column(ForeignKey("variants.id", ondelete="SET NULL"))
+    sku: Mapped[str | None] = mapped_column(String(255))
+    title: Mapped[str] = mapped_column(String(512), default="")
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    price: Mapped[float] = mapped_column(Money)
+    discount: Mapped[float] = mapped_column(Money, default=0.0)
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+
+    __table_args__ = (UniqueConstraint("order_id", "line_no"),)
+
+
+class Event(Base):
+    """A behaviour event in GA4 shape; ``items`` holds GA4's item array as JSON."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    ts: Mapped[datetime] = mapped_column(DateTime)
+    user_id: Mapped[str] = mapped_column(String(255))
+    session_id: Mapped[str | None] = mapped_column(String(255))
+    customer_id: Mapped[str | None] = mapped_column(String(255))  # logged-in user_id
+    item_id: Mapped[str | None] = mapped_column(String(255))  # first item, for quick joins
+    items: Mapped[list[Any] | None] = mapped_column(JSON)
+    value: Mapped[float | None] = mapped_column(Money)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    transaction_id: Mapped[str | None] = mapped_column(String(255))
+    source: Mapped[str | None] = mapped_column(String(255))
+    medium: Mapped[str | None] = mapped_column(String(255))
+    campaign: Mapped[str | None] = mapped_column(String(255))
+    device: Mapped[str | None] = mapped_column(String(32))
+    page: Mapped[str | None] = mapped_column(String(2048))
+
+    __table_args__ = (
+        Index("ix_events_ts", "ts"),
+        Index("ix_events_user_id_ts", "user_id", "ts"),
+        Index("ix_events_name", "name"),
+    )
+
+
+class Review(Base):
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(255), unique=True)
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), index=True
+    )
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    author: Mapped[str | None] = mapped_column(String(255))
+    rating: Mapped[int | None] = mapped_column(Integer)
+    title: Mapped[str | None] = mapped_column(String(512))
+    body: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str | None] = mapped_column(String(16))
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+
+
+class Page(Base):
+    """A help-centre or policy document, or one FAQ question/answer pair."""
+
+    __tablename__ = "pages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(512), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="page")  # page | policy | faq
+    title: Mapped[str] = mapped_column(String(512), default="")
+    body: Mapped[str] = mapped_column(Text, default="")  # plain text (answer for faq)
+    question: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(String(2048))
+    language: Mapped[str | None] = mapped_column(String(16))
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ApiKey(Base):
+    """An API key, stored as a SHA-256 hash; only its prefix is kept in clear."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+COUNTED = {
+    "products": Product,
+    "variants": Variant,
+    "customers": Customer,
+    "orders": Order,
+    "events": Event,
+    "reviews": Review,
+    "pages": Page,
+}

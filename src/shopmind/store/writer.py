@@ -1,0 +1,93 @@
+"""The one write path: bulk upserts keyed by natural keys, on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import DeclarativeBase
+
+Row = Mapping[str, Any]
+# Keep well under SQLite's 32766 bound parameters per statement.
+_LOOKUP_CHUNK = 900
+
+
+def _table(model: type[DeclarativeBase] | Table) -> Table:
+    return model if isinstance(model, Table) else model.__table__  # type: ignore[return-value]
+
+
+def _insert(conn: Connection, table: Table) -> Any:
+    name = conn.dialect.name
+    if name == "sqlite":
+        return sqlite.insert(table)
+    if name == "postgresql":
+        return postgresql.insert(table)
+    raise NotImplementedError(f"unsupported database dialect: {name}")
+
+
+def upsert(
+    conn: Connection,
+    model: type[DeclarativeBase] | Table,
+    rows: Sequence[Row],
+    key: Sequence[str] = ("external_id",),
+    update: Iterable[str] | None = None,
+) -> None:
+    """Insert ``rows``; where ``key`` already exists, overwrite the ``update`` columns.
+
+    ``update`` defaults to every column present in the rows except the key. All rows
+    must carry the same columns.
+    """
+    if not rows:
+        return
+    table = _table(model)
+    stmt = _insert(conn, table)
+    columns = list(update) if update is not None else [c for c in rows[0] if c not in key]
+    if columns:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(key), set_={c: stmt.excluded[c] for c in columns}
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
+    conn.execute(stmt, list(rows))
+
+
+def insert_new(
+    conn: Connection,
+    model: type[DeclarativeBase] | Table,
+    rows: Sequence[Row],
+    key: Sequence[str],
+    count: bool = False,
+) -> int | None:
+    """Insert the rows whose ``key`` is not stored yet; leave existing rows untouched.
+
+    With ``count=True`` returns how many rows were new (costs a RETURNING clause).
+    """
+    if not rows:
+        return 0 if count else None
+    table = _table(model)
+    stmt = _insert(conn, table).on_conflict_do_nothing(index_elements=list(key))
+    if not count:
+        conn.execute(stmt, list(rows))
+        return None
+    pk = next(iter(table.primary_key.columns))
+    result = conn.execute(stmt.returning(pk), list(rows))
+    return len(result.all())
+
+
+def id_map(
+    conn: Connection,
+    model: type[DeclarativeBase] | Table,
+    keys: Iterable[Any],
+    key: str = "external_id",
+) -> dict[Any, int]:
+    """Map natural keys to primary keys for those that exist."""
+    table = _table(model)
+    wanted = list(dict.fromkeys(k for k in keys if k is not None))
+    pk = next(iter(table.primary_key.columns))
+    found: dict[Any, int] = {}
+    for i in range(0, len(wanted), _LOOKUP_CHUNK):
+        chunk = wanted[i : i + _LOOKUP_CHUNK]
+        found.update(conn.execute(select(table.c[key], pk).where(table.c[key].in_(chunk))).all())
+    return found

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from shopmind.store import Store
+from shopmind.store.models import Event, Product
+from shopmind.store.writer import id_map, insert_new, upsert
+
+
+def _event(eid: str, name: str = "view_item") -> dict:
+    return {"event_id": eid, "name": name, "ts": datetime(2026, 1, 1), "user_id": "u1"}
+
+
+def test_upsert_updates_by_natural_key(store: Store) -> None:
+    rows = [{"external_id": "a", "title": "A"}, {"external_id": "b", "title": "B"}]
+    with store.connect() as conn:
+        upsert(conn, Product, rows)
+        upsert(conn, Product, [{"external_id": "a", "title": "A2"}])
+    with store.session() as s:
+        titles = dict(s.execute(select(Product.external_id, Product.title)).all())
+    assert titles == {"a": "A2", "b": "B"}
+
+
+def test_insert_new_skips_existing_and_counts(store: Store) -> None:
+    with store.connect() as conn:
+        assert insert_new(conn, Event, [_event("e1"), _event("e2")], ["event_id"], count=True) == 2
+        again = [_event("e2", "purchase"), _event("e3")]
+        assert insert_new(conn, Event, again, ["event_id"], count=True) == 1
+    with store.session() as s:
+        names = dict(s.execute(select(Event.event_id, Event.name)).all())
+    assert names == {"e1": "view_item", "e2": "view_item", "e3": "view_item"}
+
+
+def test_id_map_chunks_large_key_lists(store: Store) -> None:
+    rows = [{"external_id": f"p{i}", "title": str(i)} for i in range(2000)]
+    with store.connect() as conn:
+        upsert(conn, Product, rows)
+        found = id_map(conn, Product, [f"p{i}" for i in range(2500)])
+    assert len(found) == 2000
+    assert len(set(found.values())) == 2000
