@@ -100,5 +100,123 @@ def stats(
         console.print(f"{name:>10}  {n:,}")
 
 
+IMPORT_KINDS = [
+    "shopify-products",
+    "shopify-orders",
+    "woocommerce-products",
+    "events",
+    "orders",
+    "reviews",
+    "pages",
+]
+
+
+def _parse_mapping(items: list[str]) -> dict[str, str]:
+    mapping = {}
+    for item in items:
+        field, sep, column = item.partition("=")
+        if not sep or not field.strip() or not column.strip():
+            raise fail(f"--map expects FIELD=COLUMN, got {item!r}")
+        mapping[field.strip()] = column.strip()
+    return mapping
+
+
+@app.command("import")
+def import_(
+    kind: Annotated[str, typer.Argument(help="One of: " + ", ".join(IMPORT_KINDS))],
+    path: Annotated[Path, typer.Argument(help="File (or, for pages, a folder) to import.")],
+    skip_bad_rows: Annotated[
+        bool,
+        typer.Option(help="Import the good rows; write rejected rows and reasons to a file."),
+    ] = False,
+    reject_file: Annotated[
+        Path | None, typer.Option(help="Where rejected rows go (default: FILE.rejects.csv).")
+    ] = None,
+    map_: Annotated[
+        list[str],
+        typer.Option("--map", help="Column mapping FIELD=COLUMN (orders, reviews, pages CSV)."),
+    ] = [],  # noqa: B006
+) -> None:
+    """Import a store export; re-importing updates rows by natural key."""
+    from rich.progress import Progress
+
+    from shopmind.store.importers import ImportFileError, import_file
+
+    if kind not in IMPORT_KINDS:
+        raise fail(f"unknown import kind {kind!r}; choose one of: {', '.join(IMPORT_KINDS)}")
+    settings = load_settings(state.workspace)
+    store = open_store()
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task(f"importing {path.name}", total=None)
+        try:
+            result = import_file(
+                store,
+                kind,
+                path,
+                skip_bad_rows=skip_bad_rows,
+                reject_file=reject_file,
+                mapping=_parse_mapping(map_),
+                currency=settings.currency,
+                batch_size=settings.batch_size,
+                progress=lambda n: bar.update(task, completed=n),
+            )
+        except ImportFileError as exc:
+            raise fail(str(exc)) from exc
+    console.print(result.summary())
+
+
+@app.command()
+def simulate(
+    customers: Annotated[int, typer.Option(min=1, help="Shoppers to simulate.")] = 1000,
+    days: Annotated[int, typer.Option(min=1, help="Days of trading.")] = 30,
+    products: Annotated[int, typer.Option(min=1, help="Catalog size.")] = 200,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same store).")] = 0,
+) -> None:
+    """Simulate a realistic store; writes its ground truth to simulation_truth.json."""
+    from rich.progress import Progress
+
+    from shopmind.simulate import SimulationConfig
+    from shopmind.simulate import simulate as run_simulation
+
+    store = open_store()
+    config = SimulationConfig(customers=customers, days=days, products=products, seed=seed)
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task("simulating", total=days)
+        result = run_simulation(
+            store,
+            config,
+            truth_path=state.workspace / "simulation_truth.json",
+            progress=lambda day: bar.update(task, completed=day),
+        )
+    console.print(result.summary())
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Serve the REST API (OpenAPI docs at /docs)."""
+    from shopmind.api.server import run_server
+
+    settings = load_settings(state.workspace)
+    open_store().dispose()
+    run_server(settings, host or settings.api_host, port or settings.api_port)
+
+
+apikey_app = typer.Typer(help="API keys for the REST API.", no_args_is_help=True)
+app.add_typer(apikey_app, name="apikey")
+
+
+@apikey_app.command("create")
+def apikey_create(
+    name: Annotated[str, typer.Option(help="A label for the key.")] = "default",
+) -> None:
+    """Create an API key; it is shown once and stored only as a hash."""
+    from shopmind.store.apikeys import create_api_key
+
+    print(create_api_key(open_store(), name))
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
