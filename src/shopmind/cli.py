@@ -138,12 +138,13 @@ def import_(
     ] = [],  # noqa: B006
 ) -> None:
     """Import a store export; re-importing updates rows by natural key."""
+    if kind not in IMPORT_KINDS:
+        raise fail(f"unknown import kind {kind!r}; choose one of: {', '.join(IMPORT_KINDS)}")
+    mapping = _parse_mapping(map_)
     from rich.progress import Progress
 
     from shopmind.store.importers import ImportFileError, import_file
 
-    if kind not in IMPORT_KINDS:
-        raise fail(f"unknown import kind {kind!r}; choose one of: {', '.join(IMPORT_KINDS)}")
     settings = load_settings(state.workspace)
     store = open_store()
     with Progress(console=err, transient=True) as bar:
@@ -155,7 +156,7 @@ def import_(
                 path,
                 skip_bad_rows=skip_bad_rows,
                 reject_file=reject_file,
-                mapping=_parse_mapping(map_),
+                mapping=mapping,
                 currency=settings.currency,
                 batch_size=settings.batch_size,
                 progress=lambda n: bar.update(task, completed=n),
@@ -216,6 +217,21 @@ def apikey_create(
     from shopmind.store.apikeys import create_api_key
 
     print(create_api_key(open_store(), name))
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Argument(help="Demo workspace folder.")] = Path(
+        "demo-workspace"
+    ),
+    customers: Annotated[int, typer.Option(min=1, help="Shoppers to simulate.")] = 2000,
+    days: Annotated[int, typer.Option(min=1, help="Days of trading.")] = 30,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+) -> None:
+    """Create a demo workspace, simulate a small store and show what shopmind makes of it."""
+    from shopmind.demo import run_demo
+
+    run_demo(directory, customers=customers, days=days, seed=seed, console=console)
 
 
 if __name__ == "__main__":  # pragma: no cover

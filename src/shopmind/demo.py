@@ -1,0 +1,136 @@
+"""The one-command demo: a fresh workspace, a simulated store, a readable summary.
+
+Each capability adds one step to ``STEPS``; a step gets the demo context and prints
+what a merchant would want to see.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from shopmind.config import init_workspace, load_settings
+from shopmind.store import Store
+from shopmind.store.summary import StoreSummary, summarize
+
+
+@dataclass
+class DemoContext:
+    workspace: Path
+    store: Store
+    console: Console
+    customers: int
+    days: int
+    seed: int
+    products: int
+    results: dict[str, Any] = field(default_factory=dict)
+
+
+def step_simulate(ctx: DemoContext) -> None:
+    from rich.progress import Progress
+
+    from shopmind.simulate import SimulationConfig, simulate
+
+    config = SimulationConfig(
+        customers=ctx.customers, days=ctx.days, products=ctx.products, seed=ctx.seed
+    )
+    with Progress(console=ctx.console, transient=True) as bar:
+        task = bar.add_task("simulating the store", total=ctx.days)
+        result = simulate(
+            ctx.store,
+            config,
+            truth_path=ctx.workspace / "simulation_truth.json",
+            progress=lambda day: bar.update(task, completed=day),
+        )
+    ctx.console.print(result.summary())
+    ctx.results["simulation"] = result
+
+
+def step_summary(ctx: DemoContext) -> None:
+    summary = summarize(ctx.store)
+    ctx.results["summary"] = summary
+    render_summary(summary, ctx.console, truth=_truth_rates(ctx.workspace))
+
+
+def _truth_rates(workspace: Path) -> dict[str, float]:
+    """Each channel's true conversion rate from the simulator's ground truth, if any."""
+    path = workspace / "simulation_truth.json"
+    if not path.exists():
+        return {}
+    truth = json.loads(path.read_text(encoding="utf-8"))
+    channels = truth.get("channels", {})
+    rates: dict[str, float] = {}
+    items = channels.items() if isinstance(channels, dict) else enumerate(channels)
+    for key, ch in items:
+        if isinstance(ch, dict) and "conversion_rate" in ch:
+            name = f"{ch.get('source', key)} / {ch.get('medium', '')}".rstrip(" /")
+            rates[name] = float(ch["conversion_rate"])
+    return rates
+
+
+def render_summary(
+    summary: StoreSummary, console: Console, truth: dict[str, float] | None = None
+) -> None:
+    """Print counts, date range, revenue and conversion by traffic source."""
+    counts = Table(title="Store", show_header=False, box=None)
+    for name, n in summary.counts.items():
+        counts.add_row(name, f"{n:,}")
+    console.print(counts)
+    if summary.first_event:
+        console.print(
+            f"events from {summary.first_event:%Y-%m-%d} to {summary.last_event:%Y-%m-%d}"
+        )
+    console.print(
+        f"revenue: {summary.revenue:,.2f} {summary.currency or ''} from {summary.orders:,} orders"
+    )
+    table = Table(title="Conversion by traffic source")
+    for col in ("source / medium", "sessions", "purchases", "conversion"):
+        table.add_column(col, justify="left" if col == "source / medium" else "right")
+    if truth:
+        table.add_column("true rate", justify="right")
+    for ch in summary.channels:
+        name = f"{ch.source} / {ch.medium}"
+        row = [name, f"{ch.sessions:,}", f"{ch.purchases:,}", f"{ch.rate:.1%}"]
+        if truth:
+            row.append(f"{truth[name]:.1%}" if name in truth else "")
+        table.add_row(*row)
+    console.print(table)
+
+
+STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
+    ("simulate a store", step_simulate),
+    ("store summary", step_summary),
+]
+
+
+def run_demo(
+    workspace: str | Path = "demo-workspace",
+    customers: int = 2000,
+    days: int = 30,
+    products: int = 200,
+    seed: int = 7,
+    console: Console | None = None,
+) -> DemoContext:
+    """Create (or reuse) a workspace, simulate a store into it and print each step."""
+    console = console or Console()
+    workspace = Path(workspace)
+    init_workspace(workspace)
+    store = Store.from_settings(load_settings(workspace))
+    store.upgrade()
+    ctx = DemoContext(workspace, store, console, customers, days, seed, products)
+    started = time.perf_counter()
+    for title, step in STEPS:
+        console.rule(title)
+        step(ctx)
+    console.print(
+        f"demo finished in {time.perf_counter() - started:.1f} s — workspace: {workspace}"
+    )
+    store.dispose()
+    return ctx

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from shopmind.cli import app
+
+runner = CliRunner()
+
+
+def invoke(ws: Path, *args: str):
+    result = runner.invoke(app, ["--workspace", str(ws), *args])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_init_upgrade_stats(workspace: Path) -> None:
+    invoke(workspace, "init")
+    out = invoke(workspace, "db", "upgrade").output
+    assert "revision" in out
+    counts = json.loads(invoke(workspace, "stats", "--json").stdout)
+    assert counts == dict.fromkeys(
+        ["products", "variants", "customers", "orders", "events", "reviews", "pages"], 0
+    )
+
+
+def test_unknown_import_kind_is_refused(workspace: Path, tmp_path: Path) -> None:
+    f = tmp_path / "x.csv"
+    f.write_text("a\n1\n")
+    result = runner.invoke(app, ["--workspace", str(workspace), "import", "nonsense", str(f)])
+    assert result.exit_code == 1
+    assert "unknown import kind" in result.output
+
+
+def test_bad_mapping_is_refused(workspace: Path, tmp_path: Path) -> None:
+    f = tmp_path / "x.csv"
+    f.write_text("a\n1\n")
+    args = ["--workspace", str(workspace), "import", "orders", str(f), "--map", "nocolumn"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    assert "FIELD=COLUMN" in result.output

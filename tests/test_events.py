@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from shopmind.store import Store
+from shopmind.store.events import EventError, normalize_event, parse_timestamp, store_events
+
+FLAT = {
+    "event_name": "add_to_cart",
+    "event_timestamp": "1767261600000000",  # GA4 microseconds: 2026-01-01 10:00 UTC
+    "user_pseudo_id": "123.456",
+    "session_id": "s1",
+    "items": '[{"item_id": "SKU-1", "price": "19.90", "quantity": 2}]',
+    "value": "39.80",
+    "currency": "eur",
+    "source": "google",
+    "medium": "cpc",
+    "campaign": "spring",
+    "device_category": "mobile",
+}
+
+NESTED = {
+    "event_name": "purchase",
+    "event_timestamp": 1767261600123456,
+    "user_pseudo_id": "123.456",
+    "user_id": "cust-9",
+    "event_params": [
+        {"key": "ga_session_id", "value": {"int_value": 1767261000}},
+        {"key": "page_location", "value": {"string_value": "https://shop.example/checkout"}},
+    ],
+    "traffic_source": {"source": "newsletter", "medium": "email", "name": "nov"},
+    "device": {"category": "desktop"},
+    "ecommerce": {"transaction_id": "#1001", "purchase_revenue": 59.5},
+    "items": [{"item_id": "SKU-2", "item_name": "Mug", "price": 59.5, "quantity": 1}],
+}
+
+
+def test_flat_event() -> None:
+    row = normalize_event(FLAT)
+    assert row["ts"] == datetime(2026, 1, 1, 10, 0)
+    assert row["items"] == [{"item_id": "SKU-1", "price": 19.9, "quantity": 2}]
+    assert (row["item_id"], row["value"], row["currency"]) == ("SKU-1", 39.8, "EUR")
+    assert (row["source"], row["medium"], row["campaign"], row["device"]) == (
+        "google",
+        "cpc",
+        "spring",
+        "mobile",
+    )
+    assert row["customer_id"] is None
+
+
+def test_bigquery_export_shape() -> None:
+    row = normalize_event(NESTED, currency="USD")
+    assert row["session_id"] == "1767261000"
+    assert row["customer_id"] == "cust-9"
+    assert (row["transaction_id"], row["value"], row["currency"]) == ("#1001", 59.5, "USD")
+    assert (row["source"], row["medium"], row["campaign"]) == ("newsletter", "email", "nov")
+    assert row["device"] == "desktop"
+    assert row["page"] == "https://shop.example/checkout"
+
+
+def test_event_id_is_deterministic_and_content_based() -> None:
+    a, b = normalize_event(FLAT), normalize_event(dict(FLAT))
+    assert a["event_id"] == b["event_id"]
+    assert normalize_event({**FLAT, "value": "1"})["event_id"] != a["event_id"]
+    assert normalize_event({**FLAT, "event_id": "given"})["event_id"] == "given"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"event_name": ""}, "event_name"),
+        ({"event_name": "drop table;"}, "event_name"),
+        ({"event_timestamp": "yesterday"}, "event_timestamp"),
+        ({"event_timestamp": None}, "event_timestamp"),
+        ({"user_pseudo_id": None}, "user_pseudo_id"),
+        ({"value": "abc"}, "value"),
+        ({"items": "[{"}, "items"),
+        ({"items": [{"price": 1}]}, "items[0].item_id"),
+        ({"items": [{"item_id": "x", "price": "nan"}]}, "items[0].price"),
+        ({"session_id": {"a": 1}}, "session_id"),
+    ],
+)
+def test_bad_events_name_the_field(change: dict, field: str) -> None:
+    with pytest.raises(EventError) as info:
+        normalize_event({**FLAT, **change})
+    assert info.value.field == field
+
+
+@pytest.mark.parametrize(
+    "value",
+    [1767261600, 1767261600000, 1767261600000000, "2026-01-01T10:00:00Z", "2026-01-01 11:00+01:00"],
+)
+def test_timestamp_units(value) -> None:
+    assert parse_timestamp(value) == datetime(2026, 1, 1, 10, 0)
+
+
+def test_store_events_is_idempotent(store: Store) -> None:
+    rows = [normalize_event(FLAT), normalize_event(NESTED)]
+    assert store_events(store, rows) == 2
+    assert store_events(store, rows) == 0
+    assert store.stats()["events"] == 2
