@@ -17,6 +17,7 @@ app = typer.Typer(
     help="shopmind — a self-hosted AI growth engine for online stores.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    add_completion=False,
 )
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
