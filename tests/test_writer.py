@@ -40,3 +40,19 @@ def test_id_map_chunks_large_key_lists(store: Store) -> None:
         found = id_map(conn, Product, [f"p{i}" for i in range(2500)])
     assert len(found) == 2000
     assert len(set(found.values())) == 2000
+
+
+def test_bulk_insert_new_skips_duplicates_within_and_across_batches(store: Store) -> None:
+    """Large batches take PostgreSQL's COPY path; both backends must agree."""
+    first = [_event(f"b{i}") for i in range(1200)]
+    second = [_event(f"b{i}", "purchase") for i in range(1000, 2500)]
+    second += [_event("b2000", "refund")]  # duplicate inside the same batch
+    with store.connect() as conn:
+        assert insert_new(conn, Event, first, ["event_id"], count=True) == 1200
+        assert insert_new(conn, Event, second, ["event_id"], count=True) == 1300
+        assert insert_new(conn, Event, second, ["event_id"]) is None
+    with store.session() as s:
+        names = dict(s.execute(select(Event.event_id, Event.name)).all())
+    assert len(names) == 2500
+    assert names["b1100"] == "view_item"  # existing rows are never overwritten
+    assert names["b2000"] in {"purchase", "refund"}  # one of the two, stored once

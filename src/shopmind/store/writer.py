@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import JSON, Connection, Table, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
 
 Row = Mapping[str, Any]
 # Keep well under SQLite's 32766 bound parameters per statement.
 _LOOKUP_CHUNK = 900
+# From this many rows, PostgreSQL inserts go through COPY into a staging table.
+COPY_THRESHOLD = 500
 
 
 def _table(model: type[DeclarativeBase] | Table) -> Table:
@@ -67,6 +70,8 @@ def insert_new(
     if not rows:
         return 0 if count else None
     table = _table(model)
+    if conn.dialect.name == "postgresql" and len(rows) >= COPY_THRESHOLD:
+        return _copy_insert_new(conn, table, rows, key, count)
     stmt = _insert(conn, table).on_conflict_do_nothing(index_elements=list(key))
     if not count:
         conn.execute(stmt, list(rows))
@@ -74,6 +79,43 @@ def insert_new(
     pk = next(iter(table.primary_key.columns))
     result = conn.execute(stmt.returning(pk), list(rows))
     return len(result.all())
+
+
+def _copy_insert_new(
+    conn: Connection, table: Table, rows: Sequence[Row], key: Sequence[str], count: bool
+) -> int | None:
+    """PostgreSQL bulk path: COPY into a temporary table, then INSERT … ON CONFLICT DO NOTHING."""
+    cols = list(rows[0])
+    json_cols = {c for c in cols if isinstance(table.c[c].type, JSON)}
+    stage = f"_stage_{table.name}"
+    quoted = ", ".join(f'"{c}"' for c in cols)  # column names come from the table, not input
+    conn.execute(
+        text(
+            f'CREATE TEMP TABLE IF NOT EXISTS "{stage}" AS '
+            f'SELECT {quoted} FROM "{table.name}" WITH NO DATA'
+        )
+    )
+    conn.execute(text(f'TRUNCATE "{stage}"'))
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f'COPY "{stage}" ({quoted}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row(
+                [
+                    json.dumps(row[c]) if c in json_cols and row[c] is not None else row[c]
+                    for c in cols
+                ]
+            )
+    keys = ", ".join(f'"{k}"' for k in key)
+    pk = next(iter(table.primary_key.columns)).name
+    result = conn.execute(
+        text(
+            f'INSERT INTO "{table.name}" ({quoted}) SELECT {quoted} FROM "{stage}" '
+            f"ON CONFLICT ({keys}) DO NOTHING" + (f' RETURNING "{pk}"' if count else "")
+        )
+    )
+    inserted = len(result.all()) if count else None
+    conn.execute(text(f'TRUNCATE "{stage}"'))
+    return inserted
 
 
 def id_map(
