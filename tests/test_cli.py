@@ -41,3 +41,20 @@ def test_bad_mapping_is_refused(workspace: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, args)
     assert result.exit_code == 1
     assert "FIELD=COLUMN" in result.output
+
+
+def test_apikey_create_list_revoke(workspace: Path) -> None:
+    from shopmind.store import Store
+    from shopmind.store.apikeys import verify_api_key
+
+    key = invoke(workspace, "apikey", "create", "--name", "storefront").stdout.strip()
+    prefix = key.split("_")[1]
+    listing = invoke(workspace, "apikey", "list").stdout
+    assert prefix in listing and "storefront" in listing
+    assert key.split("_")[2] not in listing  # the secret is never shown again
+    store = Store.open(workspace)
+    assert verify_api_key(store, key)
+    invoke(workspace, "apikey", "revoke", prefix)
+    assert not verify_api_key(store, key)
+    result = runner.invoke(app, ["--workspace", str(workspace), "apikey", "revoke", "nope"])
+    assert result.exit_code == 1

@@ -197,13 +197,14 @@ def simulate(
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
     """Serve the REST API (OpenAPI docs at /docs)."""
     from shopmind.api.server import run_server
 
     settings = load_settings(state.workspace)
     open_store().dispose()
-    run_server(settings, host or settings.api_host, port or settings.api_port)
+    run_server(settings, host or settings.api_host, port or settings.api_port, workers=workers)
 
 
 apikey_app = typer.Typer(help="API keys for the REST API.", no_args_is_help=True)
@@ -218,6 +219,27 @@ def apikey_create(
     from shopmind.store.apikeys import create_api_key
 
     print(create_api_key(open_store(), name))
+
+
+@apikey_app.command("list")
+def apikey_list() -> None:
+    """List API keys (prefix, name, dates); secrets are never shown."""
+    from shopmind.store.apikeys import list_api_keys
+
+    for key in list_api_keys(open_store()):
+        print("\t".join(f"{k}={v}" for k, v in key.items()))
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(
+    prefix: Annotated[str, typer.Argument(help="The key's prefix (or the whole key).")],
+) -> None:
+    """Revoke an API key; requests with it are refused from then on."""
+    from shopmind.store.apikeys import revoke_api_key
+
+    if not revoke_api_key(open_store(), prefix):
+        raise fail(f"no active API key with prefix {prefix!r}")
+    console.print(f"revoked {prefix}")
 
 
 @app.command()

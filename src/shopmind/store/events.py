@@ -92,6 +92,8 @@ def _text(value: Any, field: str, limit: int = 255) -> str | None:
     if isinstance(value, Mapping | list):
         raise EventError(field, "must be a string")
     text = str(value).strip()
+    if "\x00" in text:
+        raise EventError(field, "contains a NUL character")
     if len(text) > limit:
         raise EventError(field, f"longer than {limit} characters")
     return text or None

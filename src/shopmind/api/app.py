@@ -1,0 +1,81 @@
+"""Build the FastAPI app: one store per process, one router per capability."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from shopmind import __version__
+from shopmind.api.deps import require_api_key
+from shopmind.api.ingest import BatchError
+from shopmind.api.limits import BodySizeLimit
+from shopmind.api.routers import events as events_routes
+from shopmind.api.routers import health as health_routes
+from shopmind.api.routers import store as store_routes
+from shopmind.api.schemas import BatchRejected, ErrorResponse, Rejection
+from shopmind.config import Settings, load_settings
+from shopmind.store.db import Store
+
+MAX_BODY_BYTES = 8 * 1024 * 1024
+
+DESCRIPTION = """\
+The shopmind REST API. Every route except `GET /health` needs an API key, sent as
+`Authorization: Bearer <key>` or `X-API-Key: <key>`; create one with
+`shopmind apikey create`.
+"""
+
+
+def create_app(
+    settings: Settings, store: Store | None = None, max_body_bytes: int = MAX_BODY_BYTES
+) -> FastAPI:
+    """The API over ``store`` (default: the one ``settings`` names, owned by the app)."""
+    owned = store is None
+    app_store = Store.from_settings(settings) if store is None else store
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            app_store.dispose()
+
+    app = FastAPI(
+        title="shopmind",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.store = app_store
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    app.add_exception_handler(BatchError, _batch_rejected)
+    app.include_router(health_routes.router)
+    secured = {
+        "prefix": "/v1",
+        "dependencies": [Depends(require_api_key)],
+        "responses": {401: {"model": ErrorResponse, "description": "Missing or bad API key"}},
+    }
+    app.include_router(store_routes.router, **secured)
+    app.include_router(events_routes.router, **secured)
+    return app
+
+
+async def _batch_rejected(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, BatchError)
+    body = BatchRejected(
+        detail=str(exc),
+        rejected=[Rejection(index=r.index, field=r.field, error=r.error) for r in exc.rejected],
+    )
+    return JSONResponse(body.model_dump(), status_code=422)
+
+
+def app_from_env() -> FastAPI:
+    """App factory for ``uvicorn --factory`` and worker processes: settings from the environment.
+
+    The workspace is ``$SHOPMIND_WORKSPACE`` (default: the current folder); every other
+    setting comes from its ``shopmind.toml`` under ``SHOPMIND_*`` variables.
+    """
+    return create_app(load_settings(os.environ.get("SHOPMIND_WORKSPACE", ".")))

@@ -1,0 +1,57 @@
+"""Dependencies of the routes, as ``Annotated`` aliases: the store, settings, API-key check."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from shopmind.config import Settings
+from shopmind.store.apikeys import verify_api_key
+from shopmind.store.db import Store
+
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    description="`Authorization: Bearer <key>` (create one: shopmind apikey create)",
+)
+header_scheme = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="`X-API-Key: <key>`, the same key"
+)
+
+
+def get_store(request: Request) -> Store:
+    return request.app.state.store
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def require_api_key(
+    store: StoreDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    header_key: Annotated[str | None, Depends(header_scheme)],
+) -> str:
+    """The caller's key, checked against the store; 401 when missing, unknown or revoked."""
+    key = bearer.credentials if bearer is not None else header_key
+    if not key:
+        raise _unauthorized(
+            "missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
+        )
+    if not verify_api_key(store, key):
+        raise _unauthorized("invalid or revoked API key")
+    return key
+
+
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, detail=message, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+ApiKeyDep = Annotated[str, Depends(require_api_key)]
