@@ -58,7 +58,10 @@ def main(
 
 
 def open_store(upgrade: bool = True) -> Store:
-    """The workspace's store, migrated to the latest schema."""
+    """The workspace's store, migrated to the latest schema (the folder is created if new)."""
+    if not state.workspace.exists():
+        init_workspace(state.workspace)
+        err.print(f"created workspace {state.workspace}")
     store = Store.from_settings(load_settings(state.workspace))
     if upgrade:
         store.upgrade()
@@ -177,19 +180,25 @@ def simulate(
     """Simulate a realistic store; writes its ground truth to simulation_truth.json."""
     from rich.progress import Progress
 
-    from shopmind.simulate import SimulationConfig
+    from shopmind.simulate import SimulationConfig, SimulationError
     from shopmind.simulate import simulate as run_simulation
 
+    try:
+        config = SimulationConfig(customers=customers, days=days, products=products, seed=seed)
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
     store = open_store()
-    config = SimulationConfig(customers=customers, days=days, products=products, seed=seed)
     with Progress(console=err, transient=True) as bar:
         task = bar.add_task("simulating", total=days)
-        result = run_simulation(
-            store,
-            config,
-            truth_path=state.workspace / "simulation_truth.json",
-            progress=lambda day: bar.update(task, completed=day),
-        )
+        try:
+            result = run_simulation(
+                store,
+                config,
+                truth_path=state.workspace / "simulation_truth.json",
+                progress=lambda day: bar.update(task, completed=day),
+            )
+        except SimulationError as exc:
+            raise fail(str(exc)) from exc
     console.print(result.summary())
 
 
@@ -247,8 +256,8 @@ def demo(
     directory: Annotated[Path, typer.Argument(help="Demo workspace folder.")] = Path(
         "demo-workspace"
     ),
-    customers: Annotated[int, typer.Option(min=1, help="Shoppers to simulate.")] = 2000,
-    days: Annotated[int, typer.Option(min=1, help="Days of trading.")] = 30,
+    customers: Annotated[int, typer.Option(min=1, help="Shoppers to simulate.")] = 10000,
+    days: Annotated[int, typer.Option(min=1, help="Days of trading.")] = 90,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
 ) -> None:
     """Create a demo workspace, simulate a small store and show what shopmind makes of it."""

@@ -112,8 +112,8 @@ STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
 
 def run_demo(
     workspace: str | Path = "demo-workspace",
-    customers: int = 2000,
-    days: int = 30,
+    customers: int = 10000,
+    days: int = 90,
     products: int = 200,
     seed: int = 7,
     console: Console | None = None,

@@ -1,0 +1,145 @@
+"""The ground truth of a simulation: what was designed, and what actually happened.
+
+Analytics and models built on the simulated store are checked against this file: each
+channel's true conversion rate, each product's true quality and aspect scores, each
+shopper's segment and expected purchase rate, each review's intended aspects — and the
+realised counts (sessions and purchases per channel, orders per shopper …).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from shopmind.simulate.catalog import ASPECTS, CATEGORIES
+from shopmind.simulate.config import DEVICES
+from shopmind.simulate.shoppers import DEVICE_FACTOR, SEGMENTS, purchase_rate_30d
+
+if TYPE_CHECKING:
+    from shopmind.simulate.run import Simulation
+
+TRUTH_VERSION = 1
+
+
+def write_truth(path: Path, truth: dict[str, Any]) -> None:
+    """Write the truth JSON atomically (a temporary file renamed into place)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    indent = 1 if len(truth["customers"]) <= 20_000 else None
+    with tmp.open("w", encoding="utf-8") as fh:
+        json.dump(truth, fh, ensure_ascii=False, indent=indent)
+    os.replace(tmp, path)
+
+
+def build_truth(sim: Simulation) -> dict[str, Any]:
+    config, f = sim.config, sim.funnel
+    shares = sum(c.share for c in config.channels)
+    channels = {}
+    for k, c in enumerate(config.channels):
+        n, bought = f.ch_sessions[k], f.ch_purchases[k]
+        channels[c.key] = {
+            "source": c.source,
+            "medium": c.medium,
+            "campaign": c.campaign,
+            "conversion_rate": c.conversion_rate,
+            "traffic_share": round(c.share / shares, 4),
+            "realised": {
+                "sessions": n,
+                "purchases": bought,
+                "conversion_rate": round(bought / n, 5) if n else None,
+                "revenue": round(f.ch_revenue[k], 2),
+            },
+        }
+    return {
+        "version": TRUTH_VERSION,
+        "seed": config.seed,
+        "fingerprint": config.fingerprint,
+        "config": config.to_dict(),
+        "definitions": DEFINITIONS,
+        "channels": channels,
+        "devices": {
+            name: {
+                "relative_conversion": DEVICE_FACTOR[d],
+                "realised": {"sessions": f.dev_sessions[d], "purchases": f.dev_purchases[d]},
+            }
+            for d, name in enumerate(DEVICES)
+        },
+        "products": _product_truth(sim),
+        "customers": _customer_truth(sim),
+        "reviews": f.review_truth,
+        "segments": {
+            name: {"share": share, "sessions_per_day": v, "intent": i, "daily_churn": ch}
+            for name, share, v, i, ch in SEGMENTS
+        },
+        "realised": {
+            "sessions": f.n_sessions,
+            "purchases": f.n_orders,
+            "customers": f.n_customers,
+            "reviews": len(f.review_truth),
+            "events": f.n_events,
+            "events_by_name": dict(sorted(f.by_name.items())),
+            "revenue": round(f.revenue, 2),
+            "repeat_buyers": sum(1 for n in f.sh_orders if n >= 2),
+            "buyers": sum(1 for n in f.sh_orders if n >= 1),
+            "shoppers_active": int(np.count_nonzero(np.array(f.sh_sessions))),
+        },
+    }
+
+
+DEFINITIONS = {
+    "conversion_rate": "a channel's chance that one of its sessions ends in a purchase",
+    "purchase_rate_30d": "a shopper's expected purchases per 30 active days (average season)",
+    "aspects": "true product scores in [0, 1] for " + ", ".join(ASPECTS) + " (null: n/a)",
+    "review aspects": "aspects a review's text mentions: 1 positive, 0 mixed, -1 negative",
+    "leave_day": "first day the shopper is no longer active (churned); null: still active",
+}
+
+
+def _product_truth(sim: Simulation) -> dict[str, Any]:
+    f = sim.funnel
+    return {
+        p.external_id: {
+            "category": CATEGORIES[p.category].path,
+            "brand": p.brand,
+            "price": p.price,
+            "quality": round(p.quality, 4),
+            "aspects": p.aspects,
+            "popularity": round(p.popularity, 4),
+            "in_stock": bool(p.in_stock),
+            "realised": {"views": f.p_views[p.index], "units": f.p_units[p.index]},
+        }
+        for p in sim.catalog
+    }
+
+
+def _customer_truth(sim: Simulation) -> dict[str, Any]:
+    config, f, s = sim.config, sim.funnel, sim.shoppers
+    rate = purchase_rate_30d(config, s).tolist()
+    visit, intent, sens = s.visit_rate.tolist(), s.intent.tolist(), s.sensitivity.tolist()
+    out = {}
+    for i, pseudo in enumerate(s.pseudo_id):
+        leave = int(s.leave[i])
+        out[pseudo] = {
+            "customer_id": f.customer_of.get(i),
+            "segment": SEGMENTS[int(s.segment[i])][0],
+            "purchase_rate_30d": round(rate[i], 4),
+            "sessions_per_day": round(visit[i], 4),
+            "intent": round(intent[i], 4),
+            "price_sensitivity": round(sens[i], 4),
+            "daily_churn": float(s.churn[i]),
+            "arrival_day": int(s.arrival[i]),
+            "leave_day": leave if leave < config.days else None,
+            "acquisition": config.channels[int(s.channel[i])].key,
+            "anonymous": bool(s.anonymous[i]),
+            "language": s.language[i],
+            "realised": {
+                "sessions": f.sh_sessions[i],
+                "orders": f.sh_orders[i],
+                "revenue": round(f.sh_revenue[i], 2),
+            },
+        }
+    return out
