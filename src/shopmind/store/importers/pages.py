@@ -1,0 +1,187 @@
+"""Help-centre pages: a folder of Markdown / HTML / text files, or a CSV of FAQ pairs.
+
+A document's key is its path inside the folder; its title comes from front matter, the
+first heading or ``<title>``, else the file name. Names that mention refunds, returns,
+shipping, privacy or terms make it a ``policy``. FAQ rows are keyed by their id column
+or a hash of the question, so re-imports update in place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection
+
+from shopmind.store.db import Store
+from shopmind.store.importers.common import (
+    ImportFileError,
+    ImportResult,
+    Options,
+    Rejected,
+    RejectSink,
+    RowError,
+    load,
+)
+from shopmind.store.importers.reading import Columns, CsvTable, F, Row, detect_encoding
+from shopmind.store.importers.text import (
+    front_matter,
+    html_to_text,
+    parse_html,
+    parse_markdown,
+    tidy,
+)
+from shopmind.store.importers.values import detect_language
+from shopmind.store.models import Page
+from shopmind.store.writer import upsert
+
+MAX_BYTES = 5 * 1024 * 1024
+HTML = {".html", ".htm"}
+MARKDOWN = {".md", ".markdown", ".mdown"}
+TEXT = {".txt", ".text"}
+_POLICY = re.compile(
+    r"refund|return|shipping|delivery|privacy|terms|policy|policies|cookie|warranty|legal"
+)
+FAQ_FIELDS = [
+    F("question", "question", "q", "faq question", required=True),
+    F("answer", "answer", "a", "response", "faq answer", required=True),
+    F("id", "id", "faq_id", "question_id"),
+    F("url", "url", "link"),
+    F("language", "language", "lang", "locale"),
+]
+
+
+def import_pages(store: Store, opts: Options) -> ImportResult:
+    path = opts.path
+    suffix = path.suffix.lower()
+    if path.is_file() and suffix in (".csv", ".tsv"):
+        return _import_faq(store, opts)
+    if path.is_file() and suffix not in HTML | MARKDOWN | TEXT:
+        raise ImportFileError(path, None, None, "expected a folder, a document or a FAQ CSV")
+    result = ImportResult("pages", path)
+    docs = _Documents(path)
+    rejects = RejectSink(opts.reject_path, ["path"])
+    return load(
+        store, opts, result, docs, lambda c, b: _write(c, b, result), rejects, lambda: docs.seen
+    )
+
+
+def _write(conn: Connection, batch: list[dict[str, Any]], result: ImportResult) -> list[Rejected]:
+    rows = {r["external_id"]: r for r in batch}
+    upsert(conn, Page, list(rows.values()))
+    result.rows += len(rows)
+    result.add("pages", len(rows))
+    return []
+
+
+class _Documents:
+    """The documents under a folder (hidden files and symlinks skipped), one row each."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.seen = 0
+
+    def _files(self) -> Iterator[Path]:
+        if self.root.is_file():
+            yield self.root
+            return
+        for path in sorted(self.root.rglob("*")):
+            rel = path.relative_to(self.root)
+            if any(p.startswith(".") for p in rel.parts) or path.is_symlink():
+                continue
+            if path.is_file() and path.suffix.lower() in HTML | MARKDOWN | TEXT:
+                yield path
+
+    def __iter__(self) -> Iterator[dict[str, Any] | Rejected]:
+        for path in self._files():
+            self.seen += 1
+            rel = path.name if path == self.root else path.relative_to(self.root).as_posix()
+            try:
+                yield document(path, rel)
+            except RowError as exc:
+                yield Rejected(None, None, f"{rel}: {exc.message}", [[rel]])
+        if not self.seen:
+            raise ImportFileError(self.root, None, None, "no pages found (.md, .html or .txt)")
+
+
+def document(path: Path, external_id: str) -> dict[str, Any]:
+    """One help-centre document → a ``pages`` row."""
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        raise RowError("file", f"larger than {MAX_BYTES // 1024 // 1024} MB")
+    text = path.read_bytes().decode(detect_encoding(path)).replace("\x00", "")
+    suffix = path.suffix.lower()
+    meta: dict[str, str] = {}
+    if suffix in HTML:
+        title, body = parse_html(text)
+    elif suffix in MARKDOWN:
+        meta, text = front_matter(text)
+        title, body = parse_markdown(text)
+    else:
+        title, body = "", tidy(text)
+    if not body:
+        raise RowError("file", "has no text")
+    title = (meta.get("title") or title or _title_from_name(path)).strip()
+    kind = meta.get("kind", "")
+    if kind not in ("page", "policy", "faq"):
+        kind = "policy" if _POLICY.search(external_id.lower()) else "page"
+    return {
+        "external_id": external_id[:512],
+        "kind": kind,
+        "title": title[:512],
+        "body": body,
+        "question": None,
+        "url": (meta.get("url") or None) and meta["url"][:2048],
+        "language": (meta.get("language") or meta.get("lang") or detect_language(body))[:16],
+        "updated_at": datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(tzinfo=None),
+    }
+
+
+def _title_from_name(path: Path) -> str:
+    words = re.sub(r"[-_]+", " ", path.stem).strip()
+    return words[:1].upper() + words[1:]
+
+
+def _import_faq(store: Store, opts: Options) -> ImportResult:
+    table = CsvTable(opts.path)
+    cols = table.columns(FAQ_FIELDS, opts.mapping)
+    result = ImportResult("pages", opts.path)
+    rejects = RejectSink(opts.reject_path, table.header, table.delimiter)
+    return load(
+        store, opts, result, _faq_rows(table, cols), lambda c, b: _write(c, b, result), rejects,
+        lambda: table.rows_read,
+    )  # fmt: skip
+
+
+def _faq_rows(table: CsvTable, cols: Columns) -> Iterator[dict[str, Any] | Rejected]:
+    now = datetime.now(UTC).replace(tzinfo=None)
+    for line, values in table:
+        row = Row(line, values, cols)
+        try:
+            row.check()
+            yield _faq(row, now)
+        except RowError as exc:
+            yield Rejected(row.line, exc.field, exc.message, [row.values])
+
+
+def _faq(row: Row, now: datetime) -> dict[str, Any]:
+    question = row.text("question", 10_000, required=True) or ""
+    answer = html_to_text(row.text("answer", 1_000_000, required=True) or "")
+    ident = row.text("id", 200)
+    if ident is None:
+        normal = " ".join(question.casefold().split())
+        ident = hashlib.sha256(normal.encode()).hexdigest()[:24]
+    return {
+        "external_id": f"faq:{ident}",
+        "kind": "faq",
+        "title": question[:512],
+        "body": answer,
+        "question": question,
+        "url": row.text("url", 2048),
+        "language": (row.text("language", 16) or detect_language(f"{question} {answer}")).lower(),
+        "updated_at": now,
+    }
