@@ -56,3 +56,25 @@ def test_bulk_insert_new_skips_duplicates_within_and_across_batches(store: Store
     assert len(names) == 2500
     assert names["b1100"] == "view_item"  # existing rows are never overwritten
     assert names["b2000"] in {"purchase", "refund"}  # one of the two, stored once
+
+
+def test_bulk_path_round_trips_types(store: Store) -> None:
+    """Guards the raw bulk paths: values must read back as the ORM wrote them."""
+    rows = [
+        {
+            **_event(f"t{i}"),
+            "ts": datetime(2026, 5, 1, 12, 30, 15, 250),
+            "items": [{"item_id": "x"}],
+        }
+        for i in range(600)
+    ]
+    with store.connect() as conn:
+        insert_new(conn, Event, rows, ["event_id"])
+    with store.session() as s:
+        s.add(Event(**{**_event("orm"), "ts": datetime(2026, 5, 1, 12, 30, 15, 250)}))
+    with store.session() as s:
+        bulk = s.scalars(select(Event).where(Event.event_id == "t7")).one()
+        assert bulk.ts == datetime(2026, 5, 1, 12, 30, 15, 250)
+        assert bulk.items == [{"item_id": "x"}]
+        same_ts = s.scalars(select(Event.event_id).where(Event.ts == bulk.ts)).all()
+    assert len(same_ts) == 601  # comparisons see bulk and ORM rows alike

@@ -138,7 +138,7 @@ def import_(
     ] = None,
     map_: Annotated[
         list[str],
-        typer.Option("--map", help="Column mapping FIELD=COLUMN (orders, reviews, pages CSV)."),
+        typer.Option("--map", help="Column mapping FIELD=COLUMN (repeatable)."),
     ] = [],  # noqa: B006
 ) -> None:
     """Import a store export; re-importing updates rows by natural key."""
@@ -167,6 +167,8 @@ def import_(
             )
         except ImportFileError as exc:
             raise fail(str(exc)) from exc
+        finally:
+            store.dispose()
     console.print(result.summary())
 
 

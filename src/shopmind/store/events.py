@@ -41,9 +41,9 @@ def parse_timestamp(value: Any, field: str = "event_timestamp") -> datetime:
         text = value.strip()
         if not text:
             raise EventError(field, "is empty")
-        if re.fullmatch(r"-?\d+(\.\d+)?", text):
+        try:
             value = float(text)
-        else:
+        except ValueError:
             try:
                 parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
             except ValueError as exc:
@@ -79,24 +79,21 @@ def _params(raw: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _first(*values: Any) -> Any:
-    for v in values:
-        if v is not None and v != "":
-            return v
-    return None
-
-
 def _text(value: Any, field: str, limit: int = 255) -> str | None:
-    if value is None or value == "":
+    if value is None:
         return None
-    if isinstance(value, Mapping | list):
-        raise EventError(field, "must be a string")
-    text = str(value).strip()
-    if "\x00" in text:
-        raise EventError(field, "contains a NUL character")
+    if type(value) is not str:
+        if isinstance(value, Mapping | list):
+            raise EventError(field, "must be a string")
+        value = str(value)
+    text = value.strip()
+    if not text:
+        return None
     if len(text) > limit:
         raise EventError(field, f"longer than {limit} characters")
-    return text or None
+    if "\x00" in text:
+        raise EventError(field, "contains a NUL character")
+    return text
 
 
 def _number(value: Any, field: str) -> float | None:
@@ -125,125 +122,126 @@ def _items(value: Any) -> list[dict[str, Any]] | None:
         raise EventError("items", f"more than {_MAX_ITEMS} items")
     items = []
     for i, item in enumerate(value):
-        if not isinstance(item, Mapping):
-            raise EventError(f"items[{i}]", "must be an object")
-        item_id = _text(_first(item.get("item_id"), item.get("id")), f"items[{i}].item_id")
-        if item_id is None:
-            raise EventError(f"items[{i}].item_id", "is missing")
-        clean: dict[str, Any] = {"item_id": item_id}
-        price = _number(item.get("price"), f"items[{i}].price")
-        if price is not None:
-            clean["price"] = price
-        qty = _number(item.get("quantity"), f"items[{i}].quantity")
-        if qty is not None:
-            clean["quantity"] = int(qty)
-        name = _text(item.get("item_name"), f"items[{i}].item_name", 512)
-        if name:
-            clean["item_name"] = name
-        items.append(clean)
+        try:
+            items.append(_item(item))
+        except EventError as exc:
+            field = f"items[{i}]" + (f".{exc.field}" if exc.field != "item" else "")
+            raise EventError(field, exc.message) from None
     return items
+
+
+def _item(item: Any) -> dict[str, Any]:
+    if not isinstance(item, Mapping):
+        raise EventError("item", "must be an object")
+    item_id = item.get("item_id")
+    if item_id is None or item_id == "":
+        item_id = item.get("id")
+    item_id = _text(item_id, "item_id")
+    if item_id is None:
+        raise EventError("item_id", "is missing")
+    clean: dict[str, Any] = {"item_id": item_id}
+    price = _number(item.get("price"), "price")
+    if price is not None:
+        clean["price"] = price
+    qty = _number(item.get("quantity"), "quantity")
+    if qty is not None:
+        clean["quantity"] = int(qty)
+    name = _text(item.get("item_name"), "item_name", 512)
+    if name:
+        clean["item_name"] = name
+    return clean
 
 
 def make_event_id(row: Mapping[str, Any]) -> str:
     """A content hash: the same event (user, time, name, session, items, txn) → same id."""
-    basis = json.dumps(
+    items = row.get("items")
+    basis = "\x1f".join(
         [
             row["user_id"],
             row["ts"].isoformat(),
             row["name"],
-            row.get("session_id"),
-            row.get("items"),
-            row.get("transaction_id"),
-            row.get("value"),
-        ],
-        sort_keys=True,
-        default=str,
+            str(row.get("session_id")),
+            json.dumps(items, sort_keys=True) if items else "",
+            str(row.get("transaction_id")),
+            str(row.get("value")),
+        ]
     )
-    return hashlib.sha256(basis.encode()).hexdigest()[:32]
+    return hashlib.blake2b(basis.encode(), digest_size=16).hexdigest()
+
+
+def _set_missing(flat: dict[str, Any], key: str, value: Any) -> None:
+    if value not in (None, "") and flat.get(key) in (None, ""):
+        flat[key] = value
+
+
+def _flatten(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Fold the BigQuery export's nested fields into the flat names (flat fields win)."""
+    flat = dict(raw)
+    params = _params(raw)
+    for key in ("ga_session_id", "value", "currency", "transaction_id", "page_location"):
+        _set_missing(flat, key, params.get(key))
+    for key in ("source", "medium", "campaign"):
+        _set_missing(flat, key, params.get(key))
+    traffic = raw.get("traffic_source")
+    if isinstance(traffic, Mapping):
+        _set_missing(flat, "source", traffic.get("source"))
+        _set_missing(flat, "medium", traffic.get("medium"))
+        _set_missing(flat, "campaign", traffic.get("name"))
+    ecommerce = raw.get("ecommerce")
+    if isinstance(ecommerce, Mapping):
+        _set_missing(flat, "items", ecommerce.get("items"))
+        _set_missing(flat, "value", ecommerce.get("purchase_revenue"))
+        _set_missing(flat, "transaction_id", ecommerce.get("transaction_id"))
+    device = raw.get("device")
+    _set_missing(
+        flat, "device_category", device.get("category") if isinstance(device, Mapping) else device
+    )
+    return flat
+
+
+_NESTED = ("event_params", "traffic_source", "ecommerce", "device")
 
 
 def normalize_event(raw: Mapping[str, Any], currency: str = "USD") -> dict[str, Any]:
     """One raw GA4-style event → a row of the ``events`` table; raises ``EventError``."""
     if not isinstance(raw, Mapping):
         raise EventError("event", "must be an object")
-    params = _params(raw)
-    traffic = raw.get("traffic_source") if isinstance(raw.get("traffic_source"), Mapping) else {}
-    device = raw.get("device")
-    ecommerce = raw.get("ecommerce") if isinstance(raw.get("ecommerce"), Mapping) else {}
-
-    name = _text(_first(raw.get("event_name"), raw.get("name")), "event_name", 64)
+    if any(k in raw for k in _NESTED):
+        raw = _flatten(raw)
+    g = raw.get
+    name = _text(g("event_name") or g("name"), "event_name", 64)
     if name is None:
         raise EventError("event_name", "is missing")
     if not _NAME.match(name):
         raise EventError("event_name", f"not a valid event name: {name[:40]!r}")
-    ts_raw = _first(raw.get("event_timestamp"), raw.get("timestamp"), raw.get("ts"))
-    if ts_raw is None:
+    ts_raw = g("event_timestamp") or g("timestamp") or g("ts")
+    if ts_raw is None or ts_raw == "":
         raise EventError("event_timestamp", "is missing")
-    user = _text(
-        _first(raw.get("user_pseudo_id"), raw.get("user_id"), raw.get("client_id")),
-        "user_pseudo_id",
-    )
+    pseudo = g("user_pseudo_id")
+    user = _text(pseudo or g("user_id") or g("client_id"), "user_pseudo_id")
     if user is None:
         raise EventError("user_pseudo_id", "is missing (or user_id)")
-    items = _items(_first(raw.get("items"), ecommerce.get("items")))
-    if items is None and _first(raw.get("item_id")) is not None:
-        items = _items(
-            [
-                {
-                    "item_id": raw.get("item_id"),
-                    "price": raw.get("price"),
-                    "quantity": raw.get("quantity"),
-                }
-            ]
-        )
+    items = _items(g("items"))
+    if items is None and g("item_id") not in (None, ""):
+        items = _items([{"item_id": g("item_id"), "price": g("price"), "quantity": g("quantity")}])
     row: dict[str, Any] = {
         "name": name,
         "ts": parse_timestamp(ts_raw),
         "user_id": user,
-        "session_id": _text(
-            _first(raw.get("session_id"), raw.get("ga_session_id"), params.get("ga_session_id")),
-            "session_id",
-        ),
-        "customer_id": _text(raw.get("user_id"), "user_id")
-        if raw.get("user_pseudo_id") not in (None, "")
-        else None,
+        "session_id": _text(g("session_id") or g("ga_session_id"), "session_id"),
+        "customer_id": _text(g("user_id"), "user_id") if pseudo not in (None, "") else None,
         "items": items,
         "item_id": items[0]["item_id"] if items else None,
-        "value": _number(
-            _first(raw.get("value"), params.get("value"), ecommerce.get("purchase_revenue")),
-            "value",
-        ),
-        "currency": (
-            _text(_first(raw.get("currency"), params.get("currency")), "currency", 3) or currency
-        ).upper(),
-        "transaction_id": _text(
-            _first(
-                raw.get("transaction_id"),
-                params.get("transaction_id"),
-                ecommerce.get("transaction_id"),
-            ),
-            "transaction_id",
-        ),
-        "source": _text(
-            _first(raw.get("source"), params.get("source"), traffic.get("source")), "source"
-        ),
-        "medium": _text(
-            _first(raw.get("medium"), params.get("medium"), traffic.get("medium")), "medium"
-        ),
-        "campaign": _text(
-            _first(raw.get("campaign"), params.get("campaign"), traffic.get("name")), "campaign"
-        ),
-        "device": _text(
-            _first(
-                raw.get("device_category"),
-                device.get("category") if isinstance(device, Mapping) else device,
-            ),
-            "device",
-            32,
-        ),
-        "page": _text(_first(raw.get("page_location"), params.get("page_location")), "page", 2048),
+        "value": _number(g("value"), "value"),
+        "currency": (_text(g("currency"), "currency", 3) or currency).upper(),
+        "transaction_id": _text(g("transaction_id"), "transaction_id"),
+        "source": _text(g("source"), "source"),
+        "medium": _text(g("medium"), "medium"),
+        "campaign": _text(g("campaign"), "campaign"),
+        "device": _text(g("device_category"), "device", 32),
+        "page": _text(g("page_location"), "page", 2048),
     }
-    event_id = _text(raw.get("event_id"), "event_id", 64)
+    event_id = _text(g("event_id"), "event_id", 64)
     row["event_id"] = event_id or make_event_id(row)
     return row
 

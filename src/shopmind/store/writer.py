@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Table, select, text
+from sqlalchemy import JSON, Boolean, Connection, DateTime, Table, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
 
@@ -72,6 +72,8 @@ def insert_new(
     table = _table(model)
     if conn.dialect.name == "postgresql" and len(rows) >= COPY_THRESHOLD:
         return _copy_insert_new(conn, table, rows, key, count)
+    if conn.dialect.name == "sqlite" and len(rows) >= COPY_THRESHOLD:
+        return _sqlite_insert_new(conn, table, rows, key, count)
     stmt = _insert(conn, table).on_conflict_do_nothing(index_elements=list(key))
     if not count:
         conn.execute(stmt, list(rows))
@@ -79,6 +81,49 @@ def insert_new(
     pk = next(iter(table.primary_key.columns))
     result = conn.execute(stmt.returning(pk), list(rows))
     return len(result.all())
+
+
+def _sqlite_value(column_type: Any) -> Any:
+    """How SQLAlchemy would bind a value of this column type on SQLite, as a plain function."""
+    if isinstance(column_type, JSON):
+        return lambda v: None if v is None else json.dumps(v)
+    if isinstance(column_type, DateTime):
+        return lambda v: None if v is None else v.isoformat(" ", "microseconds")
+    if isinstance(column_type, Boolean):
+        return lambda v: None if v is None else int(v)
+    return None
+
+
+def _sqlite_insert_new(
+    conn: Connection, table: Table, rows: Sequence[Row], key: Sequence[str], count: bool
+) -> int | None:
+    """SQLite bulk path: one prepared INSERT … ON CONFLICT DO NOTHING through ``executemany``.
+
+    Values are bound exactly as SQLAlchemy binds them (JSON text, ``YYYY-MM-DD HH:MM:SS.ffffff``
+    datetimes), so the ORM reads the rows back unchanged.
+    """
+    cols = list(rows[0])
+    convert = [(i, f) for i, c in enumerate(cols) if (f := _sqlite_value(table.c[c].type))]
+    quoted = ", ".join(f'"{c}"' for c in cols)  # column names come from the table, not input
+    keys = ", ".join(f'"{k}"' for k in key)
+    sql = (
+        f'INSERT INTO "{table.name}" ({quoted}) VALUES ({", ".join("?" * len(cols))}) '
+        f"ON CONFLICT ({keys}) DO NOTHING"
+    )
+
+    def values() -> Any:
+        for row in rows:
+            out = [row[c] for c in cols]
+            for i, f in convert:
+                out[i] = f(out[i])
+            yield out
+
+    raw = conn.connection.driver_connection
+    before = raw.total_changes  # type: ignore[union-attr]
+    cursor = raw.cursor()  # type: ignore[union-attr]
+    cursor.executemany(sql, values())
+    cursor.close()
+    return raw.total_changes - before if count else None  # type: ignore[union-attr]
 
 
 def _copy_insert_new(
