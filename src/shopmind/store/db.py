@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shopmind.config import Settings, load_settings
 from shopmind.store.models import COUNTED
+from shopmind.store.writer import dumps_json
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -24,6 +25,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets WAL, a busy timeout and enforced foreign keys."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    kwargs.setdefault("json_serializer", dumps_json)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from shopmind.store.db import Store
 from shopmind.store.models import Event
 from shopmind.store.writer import insert_new
@@ -161,7 +163,7 @@ def make_event_id(row: Mapping[str, Any]) -> str:
             row["ts"].isoformat(),
             row["name"],
             str(row.get("session_id")),
-            json.dumps(items, sort_keys=True) if items else "",
+            orjson.dumps(items, option=orjson.OPT_SORT_KEYS).decode() if items else "",
             str(row.get("transaction_id")),
             str(row.get("value")),
         ]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, Boolean, Connection, DateTime, Table, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
@@ -15,6 +15,11 @@ Row = Mapping[str, Any]
 _LOOKUP_CHUNK = 900
 # From this many rows, PostgreSQL inserts go through COPY into a staging table.
 COPY_THRESHOLD = 500
+
+
+def dumps_json(value: Any) -> str:
+    """JSON text as the store writes it (orjson: about 20x faster than ``json.dumps``)."""
+    return orjson.dumps(value).decode()
 
 
 def _table(model: type[DeclarativeBase] | Table) -> Table:
@@ -86,7 +91,7 @@ def insert_new(
 def _sqlite_value(column_type: Any) -> Any:
     """How SQLAlchemy would bind a value of this column type on SQLite, as a plain function."""
     if isinstance(column_type, JSON):
-        return lambda v: None if v is None else json.dumps(v)
+        return lambda v: None if v is None else dumps_json(v)
     if isinstance(column_type, DateTime):
         return lambda v: None if v is None else v.isoformat(" ", "microseconds")
     if isinstance(column_type, Boolean):
@@ -146,7 +151,7 @@ def _copy_insert_new(
         for row in rows:
             copy.write_row(
                 [
-                    json.dumps(row[c]) if c in json_cols and row[c] is not None else row[c]
+                    dumps_json(row[c]) if c in json_cols and row[c] is not None else row[c]
                     for c in cols
                 ]
             )
