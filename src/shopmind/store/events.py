@@ -10,7 +10,6 @@ event sent or imported twice is stored once.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -115,8 +114,8 @@ def _items(value: Any) -> list[dict[str, Any]] | None:
         return None
     if isinstance(value, str):
         try:
-            value = json.loads(value)
-        except json.JSONDecodeError as exc:
+            value = orjson.loads(value)
+        except orjson.JSONDecodeError as exc:
             raise EventError("items", "not a JSON array") from exc
     if not isinstance(value, list):
         raise EventError("items", "must be an array of objects")
