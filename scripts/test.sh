@@ -16,7 +16,8 @@ if [ -z "${SHOPMIND_TEST_POSTGRES_URL:-}" ]; then
   fi
 fi
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-$BIN/ruff check src tests bench && $BIN/ruff format --check src tests bench
+dirs=$(ls -d src tests bench 2>/dev/null)
+$BIN/ruff check $dirs && $BIN/ruff format --check $dirs
 lint=$?
 $BIN/python -m pytest -n "${PYTEST_WORKERS:-2}" "$@"
 rc=$?
