@@ -58,3 +58,43 @@ def test_apikey_create_list_revoke(workspace: Path) -> None:
     assert not verify_api_key(store, key)
     result = runner.invoke(app, ["--workspace", str(workspace), "apikey", "revoke", "nope"])
     assert result.exit_code == 1
+
+
+def test_read_only_commands_refuse_a_missing_workspace(tmp_path: Path, monkeypatch) -> None:
+    """Regression: `stats` on a mistyped folder created an empty new store."""
+    monkeypatch.delenv("SHOPMIND_DATABASE_URL", raising=False)
+    missing = tmp_path / "typo"
+    for args in (["stats"], ["apikey", "create"], ["db", "upgrade"]):
+        result = runner.invoke(app, ["--workspace", str(missing), *args])
+        assert result.exit_code == 1
+        assert "no workspace at" in result.output
+    assert not missing.exists()
+
+
+def test_bad_settings_give_one_line_errors(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("SHOPMIND_DATABASE_URL", raising=False)
+    ws = tmp_path / "ws"
+    invoke(ws, "init")
+    monkeypatch.setenv("SHOPMIND_BATCH_SIZE", "abc")
+    result = runner.invoke(app, ["--workspace", str(ws), "stats"])
+    assert result.exit_code == 1
+    assert "batch_size" in result.output and "Traceback" not in result.output
+    monkeypatch.delenv("SHOPMIND_BATCH_SIZE")
+    (ws / "shopmind.toml").write_text('currenc = "EUR"\n')
+    result = runner.invoke(app, ["--workspace", str(ws), "stats"])
+    assert result.exit_code == 1
+    assert "unknown setting 'currenc'" in result.output
+
+
+def test_unreachable_database_is_one_line_without_password(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("SHOPMIND_DATABASE_URL", "postgresql+psycopg://u:s3cret@127.0.0.1:9/x")
+    result = runner.invoke(app, ["--workspace", str(tmp_path), "stats"])
+    assert result.exit_code == 1
+    assert "cannot open the database" in result.output
+    assert "s3cret" not in result.output
+
+
+def test_simulate_refuses_dates_past_2099(workspace: Path) -> None:
+    result = runner.invoke(app, ["--workspace", str(workspace), "simulate", "--days", "3000000"])
+    assert result.exit_code == 1
+    assert "before 2100" in result.output

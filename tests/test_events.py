@@ -102,3 +102,26 @@ def test_store_events_is_idempotent(store: Store) -> None:
     assert store_events(store, rows) == 2
     assert store_events(store, rows) == 0
     assert store.stats()["events"] == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"user_pseudo_id": "u\ud800x"}, "user_pseudo_id"),  # lone surrogate
+        ({"source": "go\x00ogle"}, "source"),  # NUL: PostgreSQL cannot store it
+        ({"event_timestamp": "0001-01-01T00:00:00+05:00"}, "event_timestamp"),  # overflows
+        ({"event_timestamp": 10**400}, "event_timestamp"),
+        ({"event_timestamp": "9999-12-31T23:59:59"}, "event_timestamp"),
+        ({"event_timestamp": "1900-01-01"}, "event_timestamp"),
+        ({"items": "[" * 100_000}, "items"),  # nesting bomb
+        ({"items": [{"item_id": "x", "quantity": -5}]}, "items[0].quantity"),
+        ({"items": [{"item_id": "x", "price": -3}]}, "items[0].price"),
+        ({"items": ["not an object"]}, "items[0]"),
+        ({"value": True}, "value"),
+    ],
+)
+def test_hostile_events_are_refused_cleanly(change: dict, field: str) -> None:
+    """Regression: these crashed with tracebacks (or were stored) before."""
+    with pytest.raises(EventError) as info:
+        normalize_event({**FLAT, **change})
+    assert info.value.field == field

@@ -78,3 +78,24 @@ def test_bulk_path_round_trips_types(store: Store) -> None:
         assert bulk.items == [{"item_id": "x"}]
         same_ts = s.scalars(select(Event.event_id).where(Event.ts == bulk.ts)).all()
     assert len(same_ts) == 601  # comparisons see bulk and ORM rows alike
+
+
+def test_bulk_paths_store_missing_items_as_sql_null(store: Store) -> None:
+    """Regression: small batches stored JSON 'null', bulk batches SQL NULL."""
+    with store.connect() as conn:
+        insert_new(
+            conn, Event, [{**_event(f"n{i}"), "items": None} for i in range(600)], ["event_id"]
+        )
+        insert_new(
+            conn, Event, [{**_event(f"m{i}"), "items": None} for i in range(5)], ["event_id"]
+        )
+        nulls = conn.execute(select(Event.id).where(Event.items.is_(None))).all()
+    assert len(nulls) == 605
+
+
+def test_bulk_insert_with_different_column_sets_on_one_connection(store: Store) -> None:
+    """Regression: PostgreSQL's staging table kept the first call's columns."""
+    with store.connect() as conn:
+        insert_new(conn, Event, [_event(f"a{i}") for i in range(600)], ["event_id"])
+        wider = [{**_event(f"w{i}"), "session_id": "s"} for i in range(600)]
+        assert insert_new(conn, Event, wider, ["event_id"], count=True) == 600

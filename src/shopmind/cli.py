@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from sqlalchemy import make_url
+from sqlalchemy.exc import OperationalError
 
 from shopmind import __version__
-from shopmind.config import init_workspace, load_settings
+from shopmind.config import Settings, SettingsError, init_workspace, load_settings
 from shopmind.store import Store
 
 app = typer.Typer(
@@ -57,14 +60,39 @@ def main(
     state.workspace = workspace
 
 
-def open_store(upgrade: bool = True) -> Store:
-    """The workspace's store, migrated to the latest schema (the folder is created if new)."""
-    if not state.workspace.exists():
-        init_workspace(state.workspace)
-        err.print(f"created workspace {state.workspace}")
-    store = Store.from_settings(load_settings(state.workspace))
-    if upgrade:
-        store.upgrade()
+def get_settings() -> Settings:
+    try:
+        return load_settings(state.workspace)
+    except SettingsError as exc:
+        raise fail(str(exc)) from exc
+
+
+def open_store(upgrade: bool = True, create: bool = False) -> Store:
+    """The workspace's store, migrated to the latest schema.
+
+    Only commands that bring data in (``create=True``) make a missing workspace folder;
+    the others refuse, so a mistyped ``--workspace`` never yields an empty new store.
+    """
+    if not state.workspace.is_dir():
+        if create:
+            init_workspace(state.workspace)
+            err.print(f"created workspace {state.workspace}")
+        elif not os.environ.get("SHOPMIND_DATABASE_URL"):
+            raise fail(
+                f"no workspace at {state.workspace} "
+                f"(create it with: shopmind --workspace {state.workspace} init)"
+            )
+    settings = get_settings()
+    store = Store.from_settings(settings)
+    try:
+        if upgrade:
+            store.upgrade()
+        else:
+            store.current_revision()
+    except OperationalError as exc:
+        url = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise fail(f"cannot open the database {url}: {reason}") from exc
     return store
 
 
@@ -77,7 +105,7 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 def init() -> None:
     """Create the workspace: shopmind.toml, models/ and the database."""
     path = init_workspace(state.workspace)
-    store = open_store()
+    store = open_store(create=True)
     console.print(f"workspace ready: {path.parent.resolve()} ({store.dialect})")
 
 
@@ -149,8 +177,8 @@ def import_(
 
     from shopmind.store.importers import ImportFileError, import_file
 
-    settings = load_settings(state.workspace)
-    store = open_store()
+    settings = get_settings()
+    store = open_store(create=True)
     with Progress(console=err, transient=True) as bar:
         task = bar.add_task(f"importing {path.name}", total=None)
         try:
@@ -189,7 +217,7 @@ def simulate(
         config = SimulationConfig(customers=customers, days=days, products=products, seed=seed)
     except ValueError as exc:
         raise fail(str(exc)) from exc
-    store = open_store()
+    store = open_store(create=True)
     with Progress(console=err, transient=True) as bar:
         task = bar.add_task("simulating", total=days)
         try:
@@ -213,7 +241,7 @@ def serve(
     """Serve the REST API (OpenAPI docs at /docs)."""
     from shopmind.api.server import run_server
 
-    settings = load_settings(state.workspace)
+    settings = get_settings()
     open_store().dispose()
     run_server(settings, host or settings.api_host, port or settings.api_port, workers=workers)
 
@@ -264,8 +292,12 @@ def demo(
 ) -> None:
     """Create a demo workspace, simulate a small store and show what shopmind makes of it."""
     from shopmind.demo import run_demo
+    from shopmind.simulate import SimulationError
 
-    run_demo(directory, customers=customers, days=days, seed=seed, console=console)
+    try:
+        run_demo(directory, customers=customers, days=days, seed=seed, console=console)
+    except (SimulationError, SettingsError) as exc:
+        raise fail(f"{exc} (use another demo folder, or the same options as before)") from exc
 
 
 if __name__ == "__main__":  # pragma: no cover

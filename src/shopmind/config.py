@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -39,6 +39,10 @@ threads = 2
 """
 
 
+class SettingsError(ValueError):
+    """Settings that cannot be used; the message names the file or variable and the key."""
+
+
 class Settings(BaseSettings):
     """Settings of one workspace."""
 
@@ -46,7 +50,7 @@ class Settings(BaseSettings):
 
     workspace: Path = Field(default=Path("."), description="Workspace folder.")
     database_url: str = Field(default="", description="SQLAlchemy URL; empty means SQLite.")
-    currency: str = Field(default="USD", min_length=3, max_length=3)
+    currency: str = Field(default="USD", pattern=r"^[A-Za-z]{3}$")
     batch_size: int = Field(default=5000, ge=1, le=1_000_000)
     threads: int = Field(default=2, ge=1, le=256)
     api_host: str = "127.0.0.1"
@@ -81,10 +85,7 @@ def load_settings(workspace: str | Path = ".", **overrides: Any) -> Settings:
     workspace = Path(workspace)
     toml_path = workspace / CONFIG_FILE
     if toml_path.exists():
-        try:
-            tomllib.loads(toml_path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"{toml_path}: not valid TOML: {exc}") from exc
+        _check_toml(toml_path)
 
     class _WorkspaceSettings(Settings):
         @classmethod
@@ -99,10 +100,32 @@ def load_settings(workspace: str | Path = ".", **overrides: Any) -> Settings:
             toml = TomlConfigSettingsSource(settings_cls, toml_file=toml_path)
             return (init_settings, env_settings, toml)
 
-    values = _WorkspaceSettings(**overrides)
+    try:
+        values = _WorkspaceSettings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']} (got {e.get('input')!r})"
+            for e in exc.errors()
+        )
+        raise SettingsError(f"invalid settings (shopmind.toml or SHOPMIND_*): {problems}") from None
     data = values.model_dump()
     data["workspace"] = workspace
     return Settings.model_construct(**data)
+
+
+def _check_toml(path: Path) -> None:
+    """Refuse a broken file or an unknown key (a typo would otherwise be silently ignored)."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{path}: not valid TOML: {exc}") from None
+    known = set(Settings.model_fields) - {"workspace"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise SettingsError(
+            f"{path}: unknown setting {', '.join(map(repr, unknown))}; "
+            f"known settings: {', '.join(sorted(known))}"
+        )
 
 
 def init_workspace(workspace: str | Path) -> Path:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -51,23 +51,6 @@ class IngestResult:
     duplicates: int  # events whose event_id was already stored (or repeated in the batch)
 
 
-def _check_strings(value: Any, field: str) -> None:
-    """Refuse text no database can hold: NUL characters and lone surrogates."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise EventError(field, "contains a NUL character")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise EventError(field, "is not valid Unicode (lone surrogate)") from exc
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
-            _check_strings(item, f"{field}.{key}")
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            _check_strings(item, f"{field}[{i}]")
-
-
 def validate_events(raw_events: Sequence[Any], currency: str = "USD") -> list[dict[str, Any]]:
     """Normalise every event; raise ``BatchError`` listing all invalid ones."""
     rows: list[dict[str, Any]] = []
@@ -75,8 +58,6 @@ def validate_events(raw_events: Sequence[Any], currency: str = "USD") -> list[di
     for index, raw in enumerate(raw_events):
         try:
             row = normalize_event(raw, currency)
-            for column, value in row.items():
-                _check_strings(value, column)
         except EventError as exc:
             rejected.append(Rejection(index, exc.field, exc.message))
         else:

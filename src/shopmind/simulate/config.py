@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 DEVICES = ("mobile", "desktop", "tablet")
@@ -81,6 +81,11 @@ class SimulationConfig:
             raise ValueError(f"SimulationConfig.start must be a date: {self.start!r}")
         if isinstance(self.start, datetime):  # a day, not a moment
             object.__setattr__(self, "start", self.start.date())
+        if self.start + timedelta(days=min(self.days, 100_000)) > date(2100, 1, 1):
+            raise ValueError(
+                "SimulationConfig.days: the simulation must end before 2100 "
+                f"(start {self.start}, {self.days} days)"
+            )
         if not (isinstance(self.currency, str) and len(self.currency) == 3):
             raise ValueError(f"SimulationConfig.currency must be 3 letters: {self.currency!r}")
         for name in ("anonymous_share", "subscriber_share", "chinese_share", "review_rate"):

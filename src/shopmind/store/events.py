@@ -34,10 +34,15 @@ class EventError(ValueError):
         self.message = message
 
 
+_EARLIEST = datetime(1970, 1, 1)
+_LATEST = datetime(2100, 1, 1)
+
+
 def parse_timestamp(value: Any, field: str = "event_timestamp") -> datetime:
-    """GA4 microseconds, epoch seconds/milliseconds, or ISO 8601 → naive UTC datetime."""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    """GA4 microseconds, epoch seconds/milliseconds, or ISO 8601 → naive UTC datetime.
+
+    Times outside 1970–2099 are refused: they are unit mistakes, not events.
+    """
     if isinstance(value, str):
         text = value.strip()
         if not text:
@@ -46,21 +51,31 @@ def parse_timestamp(value: Any, field: str = "event_timestamp") -> datetime:
             value = float(text)
         except ValueError:
             try:
-                parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+                value = datetime.fromisoformat(text.replace("Z", "+00:00"))
             except ValueError as exc:
                 raise EventError(field, f"not a timestamp: {text[:40]!r}") from exc
-            return parse_timestamp(parsed, field)
+    if isinstance(value, datetime):
+        try:
+            ts = value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+        except (OverflowError, ValueError) as exc:
+            raise EventError(field, f"out of range: {value.isoformat()[:40]}") from exc
+        if not _EARLIEST < ts < _LATEST:
+            raise EventError(field, f"out of range (1970–2099): {ts.isoformat()[:40]}")
+        return ts
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise EventError(field, f"not a timestamp: {value!r}"[:80])
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError as exc:
+        raise EventError(field, "out of range (1970–2099)") from exc
     if number > 1e17:  # nanoseconds
         number /= 1e9
     elif number > 1e14:  # microseconds (GA4)
         number /= 1e6
     elif number > 1e11:  # milliseconds
         number /= 1e3
-    if not 0 < number < 4_102_444_800:  # 1970 .. 2100
-        raise EventError(field, f"out of range: {value!r}")
+    if not 0 < number < 4_102_444_800:  # 1970 .. 2100 (NaN fails too)
+        raise EventError(field, f"out of range (1970–2099): {str(value)[:40]}")
     return datetime.fromtimestamp(number, UTC).replace(tzinfo=None)
 
 
@@ -94,18 +109,27 @@ def _text(value: Any, field: str, limit: int = 255) -> str | None:
         raise EventError(field, f"longer than {limit} characters")
     if "\x00" in text:
         raise EventError(field, "contains a NUL character")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise EventError(field, "is not valid Unicode (lone surrogate)") from exc
     return text
 
 
-def _number(value: Any, field: str) -> float | None:
+def _number(value: Any, field: str, negative: bool = True) -> float | None:
     if value is None or value == "":
         return None
+    if isinstance(value, bool):
+        raise EventError(field, f"not a number: {value!r}")
     try:
         number = float(value)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise EventError(field, f"not a number: {value!r}"[:80]) from exc
     if number != number or abs(number) > 1e10:
-        raise EventError(field, f"out of range: {value!r}")
+        raise EventError(field, f"out of range: {value!r}"[:80])
+    if number < 0 and not negative:
+        raise EventError(field, f"must not be negative: {value!r}"[:80])
     return round(number, 2)
 
 
@@ -141,10 +165,10 @@ def _item(item: Any) -> dict[str, Any]:
     if item_id is None:
         raise EventError("item_id", "is missing")
     clean: dict[str, Any] = {"item_id": item_id}
-    price = _number(item.get("price"), "price")
+    price = _number(item.get("price"), "price", negative=False)
     if price is not None:
         clean["price"] = price
-    qty = _number(item.get("quantity"), "quantity")
+    qty = _number(item.get("quantity"), "quantity", negative=False)
     if qty is not None:
         clean["quantity"] = int(qty)
     name = _text(item.get("item_name"), "item_name", 512)

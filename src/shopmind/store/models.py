@@ -196,7 +196,7 @@ class Event(Base):
     session_id: Mapped[str | None] = mapped_column(String(255))
     customer_id: Mapped[str | None] = mapped_column(String(255))  # logged-in user_id
     item_id: Mapped[str | None] = mapped_column(String(255))  # first item, for quick joins
-    items: Mapped[list[Any] | None] = mapped_column(JSON)
+    items: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))
     value: Mapped[float | None] = mapped_column(Money)
     currency: Mapped[str | None] = mapped_column(String(3))
     transaction_id: Mapped[str | None] = mapped_column(String(255))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -137,7 +138,8 @@ def _copy_insert_new(
     """PostgreSQL bulk path: COPY into a temporary table, then INSERT … ON CONFLICT DO NOTHING."""
     cols = list(rows[0])
     json_cols = {c for c in cols if isinstance(table.c[c].type, JSON)}
-    stage = f"_stage_{table.name}"
+    # One staging table per column set: a pooled connection keeps its temp tables.
+    stage = f"_stage_{table.name}_{hashlib.md5(','.join(cols).encode()).hexdigest()[:10]}"
     quoted = ", ".join(f'"{c}"' for c in cols)  # column names come from the table, not input
     conn.execute(
         text(
