@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from shopmind.store import Store
-from shopmind.store.importers import import_file
-from shopmind.store.models import Product, Variant
+from shopmind.store.importers import ImportFileError, import_file
+from shopmind.store.models import OrderLine, Product, Variant
 
 DATA = Path(__file__).parent / "data" / "importers"
 
@@ -30,10 +31,10 @@ def test_shopify_export_with_variants_and_image_rows(store: Store) -> None:
     products = _products(store)
     shirt = products["linen-camp-shirt"]
     assert [v.external_id for v in shirt.variants] == [
-        "LCS-S-SAND",
-        "LCS-M-SAND",
-        "LCS-S-NAVY",
-        "LCS-M-NAVY",
+        "linen-camp-shirt:LCS-S-SAND",
+        "linen-camp-shirt:LCS-M-SAND",
+        "linen-camp-shirt:LCS-S-NAVY",
+        "linen-camp-shirt:LCS-M-NAVY",
     ]
     assert shirt.title == "Linen Camp Shirt"
     assert shirt.brand == "Harbour & Pine"
@@ -65,7 +66,11 @@ def test_shopify_export_with_variants_and_image_rows(store: Store) -> None:
     shoe = products["trail-runner"]
     assert shoe.status == "draft"
     assert shoe.category == "Shoes"  # no Product Category: falls back to Type
-    assert [v.external_id for v in shoe.variants] == ["TR-8", "trail-runner:9", "TR-10"]
+    assert [v.external_id for v in shoe.variants] == [
+        "trail-runner:TR-8",
+        "trail-runner:9",  # no SKU: the option values
+        "trail-runner:TR-10",
+    ]
     assert (shoe.price, shoe.compare_at_price) == (119.0, 149.0)
 
 
@@ -133,7 +138,7 @@ def test_shopify_shared_skus_stay_separate_variants(store: Store, tmp_path: Path
     import_file(store, "shopify-products", path)
     with store.session() as s:
         rows = s.execute(select(Variant.external_id, Variant.sku).order_by(Variant.id)).all()
-    assert rows == [("SHARED", "SHARED"), ("cap:Blue", "SHARED")]
+    assert rows == [("cap:SHARED", "SHARED"), ("cap:Blue", "SHARED")]
 
 
 def test_woocommerce_variable_and_simple_products(store: Store) -> None:
@@ -156,9 +161,9 @@ def test_woocommerce_variable_and_simple_products(store: Store) -> None:
         (v.external_id, v.options, v.price, v.compare_at_price, v.inventory)
         for v in hoodie.variants
     ] == [
-        ("trail-hoodie-blue-logo", {"Color": "Blue", "Logo": "Yes"}, 42.0, 45.0, 8),
-        ("trail-hoodie-red", {"Color": "Red", "Logo": "No"}, 45.0, None, 5),
-        ("woo:104", {"Color": "Green", "Logo": "Yes"}, 45.0, None, 0),
+        ("woo:101:trail-hoodie-blue-logo", {"Color": "Blue", "Logo": "Yes"}, 42.0, 45.0, 8),
+        ("woo:101:trail-hoodie-red", {"Color": "Red", "Logo": "No"}, 45.0, None, 5),
+        ("woo:101:id:104", {"Color": "Green", "Logo": "Yes"}, 45.0, None, 0),  # no SKU
     ]
     assert (hoodie.price, hoodie.compare_at_price, hoodie.inventory) == (42.0, 45.0, 13)
     assert hoodie.variants[0].weight_grams == 600.0
@@ -191,7 +196,75 @@ def test_woocommerce_variation_without_parent_is_a_bad_row(store: Store, tmp_pat
     assert result.rejected == 1
     rejects = result.reject_file.read_text(encoding="utf-8")
     assert "line 2, field 'Parent': no variable product 'id:999' in this file" in rejects
-    assert [v.external_id for v in _products(store)["woo:101"].variants] == [
+    assert [v.sku for v in _products(store)["woo:101"].variants] == [
         "trail-hoodie-blue-logo",
         "trail-hoodie-red",
     ]
+
+
+def _variant_owners(store: Store) -> list[tuple[str, str, str | None]]:
+    with store.session() as s:
+        rows = s.execute(
+            select(Product.external_id, Variant.external_id, Variant.sku)
+            .join(Variant.product)
+            .order_by(Variant.id)
+        )
+        return [tuple(r) for r in rows]
+
+
+def test_shared_sku_across_files_and_platforms_never_moves_a_variant(
+    store: Store, tmp_path: Path
+) -> None:
+    """Regression: a variant's key was its bare SKU, so a second product with the same SKU
+    (another file, or WooCommerce after Shopify) silently took the first product's variant."""
+    header = "Handle,Title,Variant SKU,Variant Price\n"
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    first.write_text(header + "tote,Canvas Tote,BAG-1,20\n", encoding="utf-8")
+    second.write_text(header + "tote-xl,Canvas Tote XL,BAG-1,30\n", encoding="utf-8")
+    woo = tmp_path / "woo.csv"
+    woo.write_text("ID,Type,SKU,Name,Regular price\n7,simple,BAG-1,Woo Tote,25\n", encoding="utf-8")
+
+    import_file(store, "shopify-products", first)
+    import_file(store, "shopify-products", second)
+    import_file(store, "woocommerce-products", woo)
+    import_file(store, "shopify-products", first)  # re-import: still nothing moves
+
+    assert _variant_owners(store) == [
+        ("tote", "tote:BAG-1", "BAG-1"),
+        ("tote-xl", "tote-xl:BAG-1", "BAG-1"),
+        ("woo:7", "woo:7:BAG-1", "BAG-1"),
+    ]
+    products = sorted(_products(store).items())
+    assert [(k, p.price, len(p.variants)) for k, p in products] == [
+        ("tote", 20, 1),
+        ("tote-xl", 30, 1),
+        ("woo:7", 25, 1),
+    ]
+
+    # An order line naming the shared SKU links to the variant stored first (lowest id).
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order_id,created_at,sku,price\nA-1,2024-01-01,BAG-1,20\n", "utf-8")
+    import_file(store, "orders", orders)
+    with store.session() as s:
+        line = s.scalars(select(OrderLine)).one()
+        tote = s.scalars(select(Variant).where(Variant.external_id == "tote:BAG-1")).one()
+    assert (line.variant_id, line.product_id) == (tote.id, tote.product_id)
+
+
+def test_variant_key_held_by_another_product_is_a_bad_row(store: Store, tmp_path: Path) -> None:
+    """Guards the rule that variants never move: a key another product's variant already
+    holds makes the product a bad row instead of re-parenting that variant."""
+    header = "Handle,Title,Variant SKU,Variant Price\n"
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    first.write_text(header + "a,First,b:c,1\n", encoding="utf-8")
+    second.write_text(header + "a:b,Second,c,2\nz,Other,Z-1,3\n", encoding="utf-8")
+    import_file(store, "shopify-products", first)
+
+    with pytest.raises(ImportFileError) as info:
+        import_file(store, "shopify-products", second)
+    assert (info.value.line, info.value.field) == (2, "Variant SKU")
+    assert "variant key 'a:b:c' belongs to product 'a'" in str(info.value)
+
+    result = import_file(store, "shopify-products", second, skip_bad_rows=True)
+    assert (result.rows, result.rejected) == (1, 1)
+    assert _variant_owners(store) == [("a", "a:b:c", "b:c"), ("z", "z:Z-1", "Z-1")]

@@ -92,15 +92,47 @@ def test_review_of_unknown_product_is_a_bad_row(catalog: Store, tmp_path: Path) 
 
 
 def test_reviews_without_an_id_column_are_keyed_by_content(catalog: Store, tmp_path: Path) -> None:
+    """Regression: identical rows collapsed into one review, and a 4.6 rating (rounded
+    before hashing) collided with a 5 of the same text. Each row is its own review now, and
+    re-importing the file still updates instead of duplicating."""
     path = tmp_path / "reviews.csv"
     path.write_text(
-        "sku,rating,review\nMUG-350,5,Great mug\nMUG-350,1,Arrived broken\nMUG-350,5,Great mug\n",
+        "product,rating,review\n"
+        "linen-camp-shirt,5,great\n"
+        "linen-camp-shirt,5,great\n"
+        "linen-camp-shirt,4.6,great\n"
+        "MUG-350,1,Arrived broken\n"
+        "linen-camp-shirt,4.5,great\n",
         encoding="utf-8",
     )
+    first = import_file(catalog, "reviews", path)
+    again = import_file(catalog, "reviews", path)
+
+    assert (first.rows, again.rows, first.merged) == (5, 5, 0)
+    assert catalog.stats()["reviews"] == 5
+    ratings = sorted((r.body, r.rating) for r in _reviews(catalog).values())
+    assert ratings == [("Arrived broken", 1)] + [("great", 5)] * 4  # 4.5 rounds half up
+
+    path.write_text(path.read_text(encoding="utf-8") + "linen-camp-shirt,5,great\n", "utf-8")
     import_file(catalog, "reviews", path)
-    import_file(catalog, "reviews", path)
-    bodies = sorted((r.rating, r.body) for r in _reviews(catalog).values())
-    assert bodies == [(1, "Arrived broken"), (5, "Great mug")]
+    assert catalog.stats()["reviews"] == 6  # the third identical row is a third review
+
+
+def test_repeated_review_id_is_reported_as_merged(catalog: Store, tmp_path: Path) -> None:
+    """Regression: rows repeating a review id were merged silently; the count is reported."""
+    path = tmp_path / "reviews.csv"
+    path.write_text(
+        "review_id,sku,rating,review\nr1,MUG-350,5,Great\nr2,MUG-350,2,Meh\nr1,MUG-350,4,Good\n",
+        encoding="utf-8",
+    )
+    result = import_file(catalog, "reviews", path, batch_size=1)  # the repeat in another batch
+
+    assert (result.read, result.rows, result.merged) == (3, 3, 1)
+    assert "1 rows merged into an earlier row with the same key" in result.summary()
+    assert {k: (r.rating, r.body) for k, r in _reviews(catalog).items()} == {
+        "r1": (4, "Good"),
+        "r2": (2, "Meh"),
+    }
 
 
 def test_real_review_file_with_mapping(store: Store, shared_data: Path, tmp_path: Path) -> None:
@@ -134,10 +166,10 @@ def test_real_review_file_with_mapping(store: Store, shared_data: Path, tmp_path
         (r[col["Clothing ID"]], r[col["Title"]], r[col["Review Text"]], r[col["Rating"]])
         for r in rows
     }
-    assert result.read == 400
-    assert result.rows == store.stats()["reviews"] == len(distinct) < 400  # repeats merge
+    assert len(distinct) < 400  # the file repeats some reviews word for word
+    assert result.read == result.rows == store.stats()["reviews"] == 400  # each row is kept
     stored = sorted(r.rating for r in _reviews(store).values())
-    assert stored == sorted(int(rating) for *_, rating in distinct)
+    assert stored == sorted(int(r[col["Rating"]]) for r in rows)
     assert {r.language for r in _reviews(store).values()} == {"en"}
 
 
@@ -230,3 +262,21 @@ def test_empty_document_is_a_bad_row(store: Store, tmp_path: Path) -> None:
             ["faq/empty.md", "faq/empty.md: has no text"],
         ]
     assert _pages(store)["terms.txt"].kind == "policy"
+
+
+def test_pages_folder_given_as_dot(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: ``shopmind import pages .`` failed with "PosixPath('.') has an empty name"
+    while naming the default reject file."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "about.md").write_text("# About\n\nWe sell tea.\n", encoding="utf-8")
+    (docs / "empty.md").write_text("", encoding="utf-8")
+    monkeypatch.chdir(docs)
+
+    result = import_file(store, "pages", ".", skip_bad_rows=True)
+
+    assert (result.rows, result.rejected) == (1, 1)
+    assert result.reject_file == tmp_path / "docs.rejects.csv"  # beside the folder, not in it
+    assert list(_pages(store)) == ["about.md"]

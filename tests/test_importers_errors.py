@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from shopmind.store import Store
 from shopmind.store.importers import IMPORTERS, ImportFileError, import_file
@@ -262,3 +262,170 @@ def test_cli_import_prints_summary_and_clear_errors(workspace: Path, tmp_path: P
     assert mapped.exit_code == 0, mapped.output
     assert "1 rows rejected" in " ".join(mapped.output.split())  # no beanie in this catalog
     assert "MB-CHAR" in (tmp_path / "rejects.csv").read_text(encoding="utf-8")
+
+
+# --- reject file rules ------------------------------------------------------------------
+
+
+def test_reject_file_that_is_the_input_is_refused_before_reading(
+    store: Store, tmp_path: Path
+) -> None:
+    """Regression: ``--reject-file`` naming the input file overwrote the merchant's input."""
+    text = HEADER + "tee,Tee,,,,T,10\nmug,Mug,,,,M,abc\n"
+    path = _write(tmp_path, text)
+    (tmp_path / "sub").mkdir()
+    link = tmp_path / "link.csv"
+    link.symlink_to(path)
+    hard = tmp_path / "hard.csv"
+    hard.hardlink_to(path)
+    for same in (path, tmp_path / "sub" / ".." / "products.csv", link, hard):
+        with pytest.raises(ImportFileError, match="reject file is the input file") as info:
+            import_file(store, "shopify-products", path, skip_bad_rows=True, reject_file=same)
+        assert info.value.path == path and info.value.line is None
+        assert path.read_text(encoding="utf-8") == text
+    assert store.stats()["products"] == 0
+
+
+def test_reject_file_inside_the_pages_folder_is_refused(store: Store, tmp_path: Path) -> None:
+    """Regression: a reject file written into the folder being imported overwrote a document."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "about.md").write_text("# About\n\nWe sell tea.\n", encoding="utf-8")
+    with pytest.raises(ImportFileError, match="inside the folder being imported"):
+        import_file(store, "pages", docs, skip_bad_rows=True, reject_file=docs / "about.md")
+    assert (docs / "about.md").read_text(encoding="utf-8") == "# About\n\nWe sell tea.\n"
+
+
+def test_reject_file_folder_is_checked_up_front(store: Store, tmp_path: Path) -> None:
+    """Regression: a reject file in a missing folder failed with a FileNotFoundError traceback
+    at the first bad row, after the good rows had been parsed and written."""
+    path = _write(tmp_path, HEADER + "tee,Tee,,,,T,10\nmug,Mug,,,,M,abc\n")
+    missing = tmp_path / "no" / "such" / "rejects.csv"
+    with pytest.raises(ImportFileError) as info:
+        import_file(store, "shopify-products", path, skip_bad_rows=True, reject_file=missing)
+    assert str(info.value) == f"{missing}: the reject file's folder does not exist"
+    with pytest.raises(ImportFileError, match="is a folder"):
+        import_file(store, "shopify-products", path, skip_bad_rows=True, reject_file=tmp_path)
+    assert store.stats()["products"] == 0
+
+
+def test_failed_import_leaves_no_half_reject_file(store: Store, tmp_path: Path) -> None:
+    """Regression: rejects were written straight into the reject file, so an import that
+    failed later left it half written (and an earlier run's reject file was lost)."""
+    folder = tmp_path / "files"
+    folder.mkdir()
+    rejects = folder / "rejects.csv"
+    rejects.write_text("an earlier run's rejects\n", encoding="utf-8")
+    good = '{"event_name": "view_item", "event_timestamp": 1709287200, "user_pseudo_id": "u"}'
+    path = _write(folder, f'[{{"event_name": "x"}},\n {good},\n {good}\n', "events.json")
+    during: list[str] = []
+
+    def peek(_rows: int) -> None:
+        during.append(rejects.read_text(encoding="utf-8"))
+
+    with pytest.raises(ImportFileError, match="the JSON array is not closed"):
+        import_file(
+            store, "events", path, skip_bad_rows=True, reject_file=rejects, batch_size=1,
+            progress=peek,
+        )  # fmt: skip
+    assert during and set(during) == {"an earlier run's rejects\n"}
+    assert rejects.read_text(encoding="utf-8") == "an earlier run's rejects\n"
+    assert sorted(p.name for p in folder.iterdir()) == ["events.json", "rejects.csv"]
+    assert store.stats()["events"] == 0
+
+    path.write_text(path.read_text(encoding="utf-8") + "]", encoding="utf-8")
+    result = import_file(store, "events", path, skip_bad_rows=True, reject_file=rejects)
+    assert (result.rows, result.rejected) == (2, 1)
+    assert rejects.read_text(encoding="utf-8").splitlines()[0] == "record,reason"
+    assert sorted(p.name for p in folder.iterdir()) == ["events.json", "rejects.csv"]
+
+
+# --- duplicate headers ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "mapping", "message"),
+    [
+        (
+            "shopify-products",
+            "Handle,Title,Title,Variant Price\ntee,Tee,,10\n",
+            {},
+            "line 1, field 'Title': duplicate column: 'Title' is column 2 and column 3",
+        ),
+        (
+            "events",
+            "event_name,event_timestamp,user_pseudo_id,Event Name\nview_item,1709287200,u,x\n",
+            {},
+            "line 1, field 'Event Name': duplicate column: 'event_name' is column 1 "
+            "and 'Event Name' column 4",
+        ),
+        (
+            "events",
+            "event_name,When,user_pseudo_id,event_timestamp\nview_item,1709287200,u,1\n",
+            {"event_timestamp": "When"},
+            "line 1, field 'event_timestamp': duplicate column: 'When' is column 2 "
+            "and 'event_timestamp' column 4",
+        ),
+        (
+            "reviews",
+            "sku,rating,Rating\nMUG-350,5,1\n",
+            {},
+            "line 1, field 'Rating': duplicate column: 'rating' is column 2 and 'Rating' column 3",
+        ),
+    ],
+)
+def test_duplicate_header_of_one_of_our_fields_is_refused(
+    store: Store,
+    tmp_path: Path,
+    kind: str,
+    text: str,
+    mapping: dict[str, str],
+    message: str,
+) -> None:
+    """Regression: a repeated header was read inconsistently (events CSV took the last
+    column, other kinds the first), and ``Handle,Title,Title`` said 'Title is empty'."""
+    path = _write(tmp_path, text, "dup.csv")
+    with pytest.raises(ImportFileError) as info:
+        import_file(store, kind, path, mapping=mapping)
+    assert str(info.value) == f"{path}, {message}"
+    assert sum(store.stats().values()) == 0
+
+
+def test_duplicate_header_we_do_not_read_is_ignored(store: Store, tmp_path: Path) -> None:
+    path = _write(tmp_path, "Handle,Title,Note,Note,Variant Price\ntee,Tee,a,b,10\n")
+    result = import_file(store, "shopify-products", path)
+    assert result.counts == {"products": 1, "variants": 1}
+
+
+# --- database errors --------------------------------------------------------------------
+
+
+_REFUSE_BOOM = {
+    "sqlite": [
+        "CREATE TRIGGER refuse_boom BEFORE INSERT ON order_lines WHEN NEW.sku = 'BOOM' "
+        "BEGIN SELECT RAISE(ABORT, 'no BOOM lines'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF NEW.sku = 'BOOM' THEN RAISE EXCEPTION 'no BOOM lines'; END IF; RETURN NEW; END $$",
+        "CREATE TRIGGER refuse_boom BEFORE INSERT ON order_lines FOR EACH ROW "
+        "EXECUTE FUNCTION refuse_boom()",
+    ],
+}
+
+
+def test_database_error_is_one_line_naming_the_file(store: Store, tmp_path: Path) -> None:
+    """Regression: an error raised by the database escaped as a SQLAlchemy traceback that
+    dumped the SQL and its parameters; now it is one line naming the file, and rolled back."""
+    with store.connect() as conn:
+        for statement in _REFUSE_BOOM[store.dialect]:
+            conn.execute(text(statement))
+    rows = "".join(f"A-{i},2024-01-01,SKU-{i},1\n" for i in range(5))
+    path = _write(tmp_path, "order_id,created_at,sku,price\n" + rows + "B,2024-01-02,BOOM,1\n")
+
+    with pytest.raises(ImportFileError) as info:
+        import_file(store, "orders", path, batch_size=2)  # earlier batches already written
+
+    assert str(info.value) == f"{path}: database error: no BOOM lines"
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert store.stats()["orders"] == 0

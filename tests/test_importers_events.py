@@ -5,15 +5,18 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import threading
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from shopmind.store import Store
+from shopmind.store.events import normalize_event
 from shopmind.store.importers import ImportFileError, import_file
 from shopmind.store.models import Event
+from shopmind.store.writer import insert_new
 
 DATA = Path(__file__).parent / "data" / "importers"
 
@@ -249,3 +252,60 @@ def test_nul_characters_in_json_events_are_dropped(store: Store, tmp_path: Path)
         ("add_to_cart", "u1"),
         ("view_item", "u1"),
     ]
+
+
+def test_other_writers_are_not_blocked_while_an_events_file_is_read(
+    store: Store, tmp_path: Path
+) -> None:
+    """Regression: on SQLite an events import held the database write lock from its first
+    batch to the end of the file, so a REST API writer waited out its busy timeout and failed.
+    Rows are now staged in a TEMP table and copied into events in one short transaction."""
+    n = 3000
+    path = tmp_path / "events.jsonl"
+    events = (
+        {
+            "event_name": "view_item",
+            "event_timestamp": 1709287200 + i,
+            "user_pseudo_id": f"u{i % 7}",
+        }
+        for i in range(n)
+    )
+    path.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    paused, resume = threading.Event(), threading.Event()
+    outcome: dict[str, object] = {}
+
+    def progress(_rows: int) -> None:  # the first batch is written; reading goes on after
+        if not paused.is_set():
+            paused.set()
+            resume.wait(30)
+
+    def run() -> None:
+        try:
+            outcome["result"] = import_file(
+                store, "events", path, batch_size=500, progress=progress
+            )
+        except BaseException as exc:  # reported below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        assert paused.wait(30)
+        other = Store(store.url)  # another process's connection, waiting at most a second
+        wait = (
+            "PRAGMA busy_timeout = 1000" if store.dialect == "sqlite" else "SET lock_timeout = 1000"
+        )
+        row = normalize_event(
+            {"event_name": "page_view", "event_timestamp": 1709287200, "user_pseudo_id": "api",
+             "event_id": "api-1"}
+        )  # fmt: skip
+        with other.connect() as conn:
+            conn.execute(text(wait))
+            assert insert_new(conn, Event, [row], ["event_id"], count=True) == 1
+        other.dispose()
+    finally:
+        resume.set()
+        thread.join(60)
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["result"].new == n  # type: ignore[attr-defined]
+    assert store.stats()["events"] == n + 1

@@ -152,3 +152,19 @@ def test_orders_must_keep_their_rows_together(store: Store, tmp_path: Path) -> N
     assert (info.value.line, info.value.field) == (4, "order_id")
     assert "must be together (first seen on line 2)" in str(info.value)
     assert store.stats()["orders"] == 0
+
+
+def test_one_batch_of_more_than_65535_orders(store: Store, tmp_path: Path) -> None:
+    """Regression: replacing the lines of a batch deleted them with one ``IN`` list of every
+    order id, which PostgreSQL refuses beyond 65,535 parameters."""
+    n = 65_536
+    path = tmp_path / "orders.csv"
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("order_id,created_at,total\n")
+        fh.writelines(f"O-{i},2024-01-01,{i % 50}\n" for i in range(n))
+
+    result = import_file(store, "orders", path, batch_size=n)
+
+    assert (result.rows, store.stats()["orders"]) == (n, n)
+    with store.session() as s:
+        assert s.scalar(select(Order.total).where(Order.external_id == "O-65535")) == 35.0

@@ -4,6 +4,8 @@ Columns are found by header name, never by position. A file imports whole or not
 rows are checked as they stream and written in batches inside one transaction, so any bad
 row rolls everything back — unless ``skip_bad_rows``, which imports the good rows and writes
 each rejected row with its reason to a reject file. Re-importing updates rows by natural key.
+On SQLite, events are staged in a TEMP table while the file is read, so other writers are not
+kept waiting (see :mod:`shopmind.store.importers.staging`).
 
 >>> result = import_file(store, "shopify-products", Path("products.csv"))  # doctest: +SKIP
 >>> print(result.summary())  # doctest: +SKIP
@@ -16,7 +18,12 @@ from pathlib import Path
 
 from shopmind.store.db import Store
 from shopmind.store.importers import events, orders, pages, reviews, shopify_products, woocommerce
-from shopmind.store.importers.common import ImportFileError, ImportResult, Options
+from shopmind.store.importers.common import (
+    ImportFileError,
+    ImportResult,
+    Options,
+    check_reject_file,
+)
 
 IMPORTERS: dict[str, Callable[[Store, Options], ImportResult]] = {
     "shopify-products": shopify_products.import_products,
@@ -47,7 +54,8 @@ def import_file(
 
     ``mapping`` ({our_field: their_column}) overrides the header names looked for.
     Raises :class:`ImportFileError` (file, line, field) and stores nothing when the file
-    has a bad row, unless ``skip_bad_rows``.
+    has a bad row, unless ``skip_bad_rows``. With ``skip_bad_rows`` or a ``reject_file``,
+    a reject file that is the input, or that cannot be written, is refused before reading.
     """
     if kind not in IMPORTERS:
         raise ValueError(f"unknown import kind {kind!r}; choose one of: {', '.join(IMPORTERS)}")
@@ -65,4 +73,6 @@ def import_file(
         batch_size=max(1, batch_size),
         progress=progress,
     )
+    if skip_bad_rows or reject_file is not None:
+        check_reject_file(opts)
     return IMPORTERS[kind](store, opts)

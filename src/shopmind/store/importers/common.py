@@ -1,45 +1,38 @@
-"""What every importer shares: errors, results, options, reject files and the batch loader."""
+"""What every importer shares: options, results, reject files, the batch loader, and the
+pipeline that ties them together (:func:`import_csv`, :func:`run`)."""
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterable, Sequence
+import os
+import secrets
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 from shopmind.store.db import Store
+from shopmind.store.importers.errors import ImportFileError, RowError, format_reason
+from shopmind.store.importers.reading import Columns, CsvTable, Field, Row
 
-
-class ImportFileError(ValueError):
-    """A file that cannot be imported: names the file, the line (1-based, header
-    included; ``None`` for the whole file) and the field (column) where known."""
-
-    def __init__(self, path: Path | str, line: int | None, field: str | None, message: str):
-        self.path = Path(path)
-        self.line = line
-        self.field = field
-        self.message = message
-        super().__init__(format_reason(line, field, message, path=str(path)))
-
-
-def format_reason(line: int | None, field: str | None, message: str, path: str = "") -> str:
-    """``products.csv, line 14, field 'Variant Price': not a price: 'abc'``."""
-    where = [p for p in (path, f"line {line}" if line else "") if p]
-    if field:
-        where.append(f"field {field!r}")
-    return f"{', '.join(where)}: {message}" if where else message
-
-
-class RowError(ValueError):
-    """A bad value in one row; ``field`` is the column as the file names it."""
-
-    def __init__(self, field: str | None, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+__all__ = [
+    "ImportFileError",
+    "ImportResult",
+    "Options",
+    "RejectSink",
+    "Rejected",
+    "RowError",
+    "check_reject_file",
+    "group_consecutive",
+    "import_csv",
+    "load",
+    "merge_repeats",
+    "run",
+]
 
 
 @dataclass
@@ -73,12 +66,16 @@ class Options:
 
     @property
     def reject_path(self) -> Path:
-        return self.reject_file or self.path.with_name(self.path.name + ".rejects.csv")
+        """``--reject-file``, else ``NAME.rejects.csv`` beside the input file or folder."""
+        if self.reject_file is not None:
+            return self.reject_file
+        path = self.path if self.path.name not in ("", "..") else self.path.resolve()
+        return path.with_name(path.name + ".rejects.csv")
 
 
 @dataclass
 class ImportResult:
-    """What an import did: records stored, rows rejected, per-table counts."""
+    """What an import did: records stored, rows rejected or merged, per-table counts."""
 
     kind: str
     path: Path
@@ -88,6 +85,7 @@ class ImportResult:
     counts: dict[str, int] = field(default_factory=dict)
     read: int = 0
     new: int | None = None
+    merged: int = 0
 
     def add(self, table: str, n: int) -> None:
         self.counts[table] = self.counts.get(table, 0) + n
@@ -97,15 +95,50 @@ class ImportResult:
         text = f"{self.path.name}: {self.read:,} rows read, stored {stored}"
         if self.new is not None:
             text += f" ({self.new:,} new, {self.rows - self.new:,} already stored)"
+        if self.merged:
+            text += f"; {self.merged:,} rows merged into an earlier row with the same key"
         if self.rejected:
             text += f"; {self.rejected:,} rows rejected → {self.reject_file}"
         return text
 
 
+# --- reject files -----------------------------------------------------------------------
+
+
+def check_reject_file(opts: Options) -> None:
+    """Refuse, before anything is read, a reject file that would overwrite the input (the
+    same file by any path or link, or a file inside an imported folder) or that cannot be
+    written (a folder, or in a folder that does not exist or is read-only)."""
+    target, source = opts.reject_path, opts.path
+    if target.resolve() == source.resolve() or (
+        target.exists() and source.exists() and os.path.samefile(target, source)
+    ):
+        raise ImportFileError(source, None, None, "the reject file is the input file")
+    if source.is_dir() and source.resolve() in target.resolve().parents:
+        raise ImportFileError(
+            source, None, None, f"the reject file {target} is inside the folder being imported"
+        )
+    folder = target.parent
+    if target.is_dir():
+        problem = "the reject file is a folder"
+    elif not folder.exists():
+        problem = "the reject file's folder does not exist"
+    elif not folder.is_dir():
+        problem = f"the reject file's folder {folder} is not a folder"
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        problem = "the reject file's folder is not writable"
+    else:
+        return
+    raise ImportFileError(target, None, None, problem)
+
+
 class RejectSink:
     """The reject file: the rejected rows as read, plus a ``reason`` column.
 
-    Opened on the first rejected row, so a clean import leaves no file behind.
+    Rows go to a hidden temporary file beside the reject file, created on the first
+    rejected row; :meth:`close` (after the import committed) renames it over the reject
+    file and :meth:`discard` (a failed import) deletes it. So a clean import leaves no file
+    and a failed one leaves any earlier reject file as it was.
     """
 
     def __init__(self, path: Path, header: Sequence[str], delimiter: str = ",") -> None:
@@ -113,32 +146,50 @@ class RejectSink:
         self.header = list(header)
         self.delimiter = delimiter
         self.rows = 0
+        self._tmp: Path | None = None
         self._fh: TextIO | None = None
         self._writer: Any = None
 
+    def _open(self) -> Any:
+        self._tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}.tmp")
+        self._fh = self._tmp.open("x", encoding="utf-8", newline="")
+        writer = csv.writer(self._fh, delimiter=self.delimiter)
+        writer.writerow([*self.header, "reason"])
+        return writer
+
     def write(self, item: Rejected) -> None:
         if self._writer is None:
-            self._fh = self.path.open("w", encoding="utf-8", newline="")
-            self._writer = csv.writer(self._fh, delimiter=self.delimiter)
-            self._writer.writerow([*self.header, "reason"])
+            self._writer = self._open()
         width = len(self.header)
         for values in item.raw or [[]]:
             padded = (list(values) + [""] * width)[:width]
             self._writer.writerow([*padded, item.reason])
             self.rows += 1
 
-    def close(self) -> None:
+    def _close_file(self) -> None:
         if self._fh is not None:
             self._fh.close()
             self._fh = None
 
+    def close(self) -> None:
+        """The import succeeded: the temporary file becomes the reject file."""
+        self._close_file()
+        if self._tmp is not None:
+            os.replace(self._tmp, self.path)
+            self._tmp = None
+
     def discard(self) -> None:
-        self.close()
-        if self._writer is not None:
-            self.path.unlink(missing_ok=True)
+        """The import failed: delete the temporary file, leave the reject file alone."""
+        self._close_file()
+        if self._tmp is not None:
+            self._tmp.unlink(missing_ok=True)
+            self._tmp = None
 
 
-Writer = Callable[[Connection, list[Any]], Sequence[Rejected]]
+# --- loading ----------------------------------------------------------------------------
+
+Writer = Callable[[Connection, list[Any], ImportResult], Sequence[Rejected]]
+Connect = Callable[[], AbstractContextManager[Connection]]
 
 
 def load(
@@ -149,9 +200,14 @@ def load(
     write: Writer,
     rejects: RejectSink,
     rows_read: Callable[[], int],
+    connect: Connect | None = None,
 ) -> ImportResult:
     """Write ``items`` in batches inside ONE transaction; ``Rejected`` items either abort
-    the whole import (rolled back) or, with ``skip_bad_rows``, go to the reject file."""
+    the whole import (rolled back) or, with ``skip_bad_rows``, go to the reject file.
+
+    ``connect`` (default ``store.connect``) opens that transaction. An error raised by the
+    database becomes a one-line :class:`ImportFileError` once everything is rolled back.
+    """
 
     def refuse(bad: Iterable[Rejected]) -> None:
         for item in bad:
@@ -161,13 +217,13 @@ def load(
 
     def flush(conn: Connection, batch: list[Any]) -> None:
         if batch:
-            refuse(write(conn, batch))
+            refuse(write(conn, batch, result))
         if opts.progress is not None:
             opts.progress(rows_read())
 
     stream = iter(items)
     try:
-        with store.connect() as conn:
+        with (connect or store.connect)() as conn:
             batch: list[Any] = []
             for item in stream:
                 if isinstance(item, Rejected):
@@ -178,6 +234,10 @@ def load(
                     flush(conn, batch)
                     batch = []
             flush(conn, batch)
+    except DBAPIError as exc:
+        rejects.discard()
+        message = f"database error: {_first_line(exc)}"
+        raise ImportFileError(opts.path, None, None, message) from None  # no SQL, no parameters
     except BaseException:
         rejects.discard()
         raise
@@ -190,3 +250,114 @@ def load(
     result.rejected = rejects.rows
     result.reject_file = rejects.path if rejects.rows else None
     return result
+
+
+def _first_line(exc: DBAPIError) -> str:
+    text = str(exc.orig if exc.orig is not None else exc).strip()
+    return text.splitlines()[0] if text else type(exc.orig or exc).__name__
+
+
+class Source(Protocol):
+    """What an importer reads from: the reject file copies its header and delimiter."""
+
+    @property
+    def header(self) -> Sequence[str]: ...
+
+    @property
+    def delimiter(self) -> str: ...
+
+    @property
+    def rows_read(self) -> int: ...
+
+
+def run(
+    store: Store,
+    opts: Options,
+    kind: str,
+    source: Source,
+    items: Iterable[Any],
+    write: Writer,
+    *,
+    new: int | None = None,
+    connect: Connect | None = None,
+) -> ImportResult:
+    """The pipeline every importer ends in: a result, a reject file shaped like ``source``,
+    and :func:`load` writing ``items`` through ``write(conn, batch, result)``."""
+    result = ImportResult(kind, opts.path, new=new)
+    rejects = RejectSink(opts.reject_path, source.header, source.delimiter)
+    return load(store, opts, result, items, write, rejects, lambda: source.rows_read, connect)
+
+
+def import_csv(
+    store: Store,
+    opts: Options,
+    kind: str,
+    fields: Sequence[Field] | Callable[[list[str]], Sequence[Field]],
+    records: Callable[[CsvTable, Columns], Iterable[Any]],
+    write: Writer,
+    check: Callable[[Path, Columns], None] | None = None,
+) -> ImportResult:
+    """A CSV import: read the header, find our ``fields`` (or ``fields(header)``) by name,
+    let ``check`` refuse the columns found, then :func:`run` over ``records(table, cols)``."""
+    table = CsvTable(opts.path)
+    cols = table.columns(fields(table.header) if callable(fields) else fields, opts.mapping)
+    if check is not None:
+        try:
+            check(opts.path, cols)
+        except ImportFileError:
+            table.close()
+            raise
+    return run(store, opts, kind, table, records(table, cols), write)
+
+
+# --- helpers for records ----------------------------------------------------------------
+
+
+def group_consecutive(rows: Iterable[Row], name: str, noun: str) -> Iterator[list[Row] | Rejected]:
+    """Runs of consecutive rows sharing the value of field ``name`` (one product's or one
+    order's rows). A row where it is empty, or where it repeats a value whose run ended
+    earlier in the file, is ``Rejected``: the rows of one record must be together."""
+    seen: dict[str, int] = {}
+    group: list[Row] = []
+    current = ""
+    for row in rows:
+        value = row.get(name)
+        if group and value == current:
+            group.append(row)
+            continue
+        if group:
+            yield group
+            group = []
+        label = row.cols.label(name)
+        if not value:
+            yield Rejected(row.line, label, "is empty", [row.values])
+        elif value in seen:
+            message = (
+                f"rows of {noun} {value!r} must be together (first seen on line {seen[value]})"
+            )
+            yield Rejected(row.line, label, message, [row.values])
+        else:
+            seen[value] = row.line
+            current, group = value, [row]
+    if group:
+        yield group
+
+
+def merge_repeats(
+    rows: Sequence[dict[str, Any]], seen: set[str], result: ImportResult, table: str
+) -> list[dict[str, Any]]:
+    """One row per ``external_id`` (the last wins, as a later import would). A row whose key
+    came earlier in the file (``seen`` spans the batches) is counted in ``result.merged``;
+    ``result.counts[table]`` counts distinct keys, ``result.rows`` every row."""
+    out: dict[str, dict[str, Any]] = {}
+    result.add(table, 0)
+    for row in rows:
+        key = row["external_id"]
+        if key in seen:
+            result.merged += 1
+        else:
+            seen.add(key)
+            result.add(table, 1)
+        out[key] = row
+    result.rows += len(rows)
+    return list(out.values())

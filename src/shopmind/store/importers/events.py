@@ -3,7 +3,8 @@
 Each event goes through :func:`shopmind.store.events.normalize_event`, so the importer
 and the REST API store identical rows; ``insert_new`` keeps re-imports idempotent by
 ``event_id``. The file is streamed (JSON arrays too), so memory stays flat however long
-it is. ``mapping`` renames columns or top-level keys ({"event_name": "event"}).
+it is. ``mapping`` renames columns or top-level keys ({"event_name": "event"}). On SQLite
+the events are staged in a TEMP table while the file is read (see :mod:`.staging`).
 """
 
 from __future__ import annotations
@@ -18,15 +19,10 @@ from sqlalchemy import Connection
 
 from shopmind.store.db import Store
 from shopmind.store.events import EventError, normalize_event
-from shopmind.store.importers.common import (
-    ImportFileError,
-    ImportResult,
-    Options,
-    Rejected,
-    RejectSink,
-    load,
-)
+from shopmind.store.importers.common import ImportFileError, ImportResult, Options, Rejected, run
+from shopmind.store.importers.errors import duplicate_column
 from shopmind.store.importers.reading import FIELD_LIMIT, CsvTable, found_columns, key, open_text
+from shopmind.store.importers.staging import TempStage
 from shopmind.store.models import Event
 from shopmind.store.writer import insert_new
 
@@ -35,7 +31,6 @@ _WS = re.compile(r"\s*")
 
 
 def import_events(store: Store, opts: Options) -> ImportResult:
-    result = ImportResult("events", opts.path, new=0)
     source: _JsonLines | _JsonArray | _CsvEvents
     kind = _sniff(opts.path)
     if kind == "csv":
@@ -43,16 +38,34 @@ def import_events(store: Store, opts: Options) -> ImportResult:
     else:
         cls = _JsonArray if kind == "array" else _JsonLines
         source = cls(opts.path, opts.mapping, opts.currency)
-    rejects = RejectSink(opts.reject_path, source.header, source.delimiter)
+    if store.dialect != "sqlite":
+        return run(store, opts, "events", source, source, _write, new=0)
+    stage = TempStage(Event, "event_id")
 
-    def write(conn: Connection, batch: list[dict[str, Any]]) -> list[Rejected]:
-        new = insert_new(conn, Event, batch, ["event_id"], count=True) or 0
-        result.new = (result.new or 0) + new
-        result.rows += len(batch)
-        result.add("events", len(batch))
+    def write(
+        conn: Connection, batch: list[dict[str, Any]], result: ImportResult
+    ) -> list[Rejected]:
+        stage.write(conn, batch)
+        _count(batch, result)
         return []
 
-    return load(store, opts, result, source, write, rejects, lambda: source.rows_read)
+    result = run(
+        store, opts, "events", source, source, write, new=0, connect=lambda: stage.connect(store)
+    )
+    result.new = stage.new
+    return result
+
+
+def _write(conn: Connection, batch: list[dict[str, Any]], result: ImportResult) -> list[Rejected]:
+    new = insert_new(conn, Event, batch, ["event_id"], count=True) or 0
+    result.new = (result.new or 0) + new
+    _count(batch, result)
+    return []
+
+
+def _count(batch: list[dict[str, Any]], result: ImportResult) -> None:
+    result.rows += len(batch)
+    result.add("events", len(batch))
 
 
 def _sniff(path: Path) -> str:
@@ -82,14 +95,11 @@ class _CsvEvents:
         self.header = self.table.header
         self.delimiter = self.table.delimiter
         self.currency = currency
-        keys = [re.sub(r"[^0-9a-z.]+", "_", h.lower()).strip("_") for h in self.header]
-        by_key = {key(h): i for i, h in reversed(list(enumerate(self.header)))}
-        for ours, theirs in mapping.items():
-            if key(theirs) not in by_key:
-                self.table.close()
-                found = found_columns(self.header)
-                raise ImportFileError(path, 1, theirs, f"mapped column not found (found: {found})")
-            keys[by_key[key(theirs)]] = ours
+        try:
+            keys = _event_keys(path, self.header, mapping)
+        except ImportFileError:
+            self.table.close()
+            raise
         flat = {k for k in keys if "." not in k}
         dotted = [(i, *k.split(".", 1)) for i, k in enumerate(keys) if "." in k]
         self.nested = [(i, parent, child) for i, parent, child in dotted if parent not in flat]
@@ -116,6 +126,30 @@ class _CsvEvents:
                 yield normalize_event(raw, currency)
             except EventError as exc:
                 yield Rejected(line, labels.get(exc.field, exc.field), exc.message, [values])
+
+
+def _event_keys(path: Path, header: list[str], mapping: Mapping[str, str]) -> list[str]:
+    """Each column's event key: its header in snake_case, or the key ``mapping`` gives it.
+
+    Every column is passed on to the event, so two columns giving one key are refused.
+    """
+    keys = [re.sub(r"[^0-9a-z.]+", "_", h.lower()).strip("_") for h in header]
+    positions: dict[str, list[int]] = {}
+    for i, name in enumerate(header):
+        positions.setdefault(key(name), []).append(i)
+    for ours, theirs in mapping.items():
+        if key(theirs) not in positions:
+            found = found_columns(header)
+            raise ImportFileError(path, 1, theirs, f"mapped column not found (found: {found})")
+        first, *more = positions[key(theirs)]
+        if more:
+            raise duplicate_column(path, header, first, more[0])
+        keys[first] = ours
+    first_at: dict[str, int] = {}
+    for i, k in enumerate(keys):
+        if k and first_at.setdefault(k, i) != i:
+            raise duplicate_column(path, header, first_at[k], i)
+    return keys
 
 
 class _JsonLines:

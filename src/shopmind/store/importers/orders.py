@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, delete
@@ -20,9 +20,9 @@ from shopmind.store.importers.common import (
     ImportResult,
     Options,
     Rejected,
-    RejectSink,
     RowError,
-    load,
+    group_consecutive,
+    import_csv,
 )
 from shopmind.store.importers.reading import Columns, CsvTable, F, Field, Row
 from shopmind.store.models import Customer, Order, OrderLine, Product
@@ -90,6 +90,7 @@ GENERIC_FIELDS = [
     F("line_discount", "line_discount", "Item Discount"),
 ]
 _LINE_FIELDS = ("sku", "product_id", "title", "price", "quantity")
+_CHUNK = 900  # ids per IN (...) list: SQLite and PostgreSQL cap the parameters of a statement
 
 
 @dataclass
@@ -110,46 +111,19 @@ def import_orders(store: Store, opts: Options) -> ImportResult:
 
 
 def _import(store: Store, opts: Options, kind: str, fields: Sequence[Field]) -> ImportResult:
-    table = CsvTable(opts.path)
-    cols = table.columns(fields, opts.mapping)
+    def records(table: CsvTable, cols: Columns) -> Iterator[OrderRecord | Rejected]:
+        rows = (Row(line, values, cols) for line, values in table)
+        for group in group_consecutive(rows, "order_id", "order"):
+            yield group if isinstance(group, Rejected) else _order_or_reject(group, opts.currency)
+
+    return import_csv(store, opts, kind, fields, records, write_orders, _check_columns)
+
+
+def _check_columns(path: Path, cols: Columns) -> None:
     if "total" not in cols and "price" not in cols:
-        table.close()
         raise ImportFileError(
-            opts.path, 1, "total", "missing column: need an order total or a line price column"
+            path, 1, "total", "missing column: need an order total or a line price column"
         )
-    result = ImportResult(kind, opts.path)
-    rejects = RejectSink(opts.reject_path, table.header, table.delimiter)
-    items = _orders(table, cols, opts.currency)
-    return load(
-        store, opts, result, items, lambda c, b: write_orders(c, b, result), rejects,
-        lambda: table.rows_read,
-    )  # fmt: skip
-
-
-def _orders(table: CsvTable, cols: Columns, currency: str) -> Iterator[OrderRecord | Rejected]:
-    seen: dict[str, int] = {}
-    group: list[Row] = []
-    rows = (Row(line, values, cols) for line, values in table)
-    for item in chain(rows, [None]):
-        if item is not None and group and item.get("order_id") == group[0].get("order_id"):
-            group.append(item)
-            continue
-        if group:
-            yield _order_or_reject(group, currency)
-        group = []
-        if item is None:
-            break
-        order_id = item.get("order_id")
-        if not order_id:
-            yield Rejected(item.line, cols.label("order_id"), "is empty", [item.values])
-        elif order_id in seen:
-            message = (
-                f"rows of order {order_id!r} must be together (first seen on line {seen[order_id]})"
-            )
-            yield Rejected(item.line, cols.label("order_id"), message, [item.values])
-        else:
-            seen[order_id] = item.line
-            group = [item]
 
 
 def _order_or_reject(group: list[Row], currency: str) -> OrderRecord | Rejected:
@@ -265,7 +239,9 @@ def write_orders(
         rows.append({**r.order, "customer_id": customer_ids.get(key) if key else None})
     upsert(conn, Order, rows)
     order_ids = id_map(conn, Order, [r["external_id"] for r in rows])
-    conn.execute(delete(OrderLine).where(OrderLine.order_id.in_(list(order_ids.values()))))
+    ids = list(order_ids.values())
+    for i in range(0, len(ids), _CHUNK):
+        conn.execute(delete(OrderLine).where(OrderLine.order_id.in_(ids[i : i + _CHUNK])))
     lines = _link_lines(conn, records, order_ids)
     if lines:
         conn.execute(OrderLine.__table__.insert(), lines)

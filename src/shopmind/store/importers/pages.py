@@ -12,6 +12,7 @@ import hashlib
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,10 @@ from shopmind.store.importers.common import (
     ImportResult,
     Options,
     Rejected,
-    RejectSink,
     RowError,
-    load,
+    import_csv,
+    merge_repeats,
+    run,
 )
 from shopmind.store.importers.reading import Columns, CsvTable, F, Row, detect_encoding
 from shopmind.store.importers.text import (
@@ -58,32 +60,31 @@ FAQ_FIELDS = [
 def import_pages(store: Store, opts: Options) -> ImportResult:
     path = opts.path
     suffix = path.suffix.lower()
+    write = partial(_write, seen=set())
     if path.is_file() and suffix in (".csv", ".tsv"):
-        return _import_faq(store, opts)
+        return import_csv(store, opts, "pages", FAQ_FIELDS, _faq_rows, write)
     if path.is_file() and suffix not in HTML | MARKDOWN | TEXT:
         raise ImportFileError(path, None, None, "expected a folder, a document or a FAQ CSV")
-    result = ImportResult("pages", path)
     docs = _Documents(path)
-    rejects = RejectSink(opts.reject_path, ["path"])
-    return load(
-        store, opts, result, docs, lambda c, b: _write(c, b, result), rejects, lambda: docs.seen
-    )
+    return run(store, opts, "pages", docs, docs, write)
 
 
-def _write(conn: Connection, batch: list[dict[str, Any]], result: ImportResult) -> list[Rejected]:
-    rows = {r["external_id"]: r for r in batch}
-    upsert(conn, Page, list(rows.values()))
-    result.rows += len(rows)
-    result.add("pages", len(rows))
+def _write(
+    conn: Connection, batch: list[dict[str, Any]], result: ImportResult, seen: set[str]
+) -> list[Rejected]:
+    upsert(conn, Page, merge_repeats(batch, seen, result, "pages"))
     return []
 
 
 class _Documents:
     """The documents under a folder (hidden files and symlinks skipped), one row each."""
 
+    header = ("path",)  # of the reject file
+    delimiter = ","
+
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.seen = 0
+        self.rows_read = 0
 
     def _files(self) -> Iterator[Path]:
         if self.root.is_file():
@@ -98,13 +99,13 @@ class _Documents:
 
     def __iter__(self) -> Iterator[dict[str, Any] | Rejected]:
         for path in self._files():
-            self.seen += 1
+            self.rows_read += 1
             rel = path.name if path == self.root else path.relative_to(self.root).as_posix()
             try:
                 yield document(path, rel)
             except RowError as exc:
                 yield Rejected(None, None, f"{rel}: {exc.message}", [[rel]])
-        if not self.seen:
+        if not self.rows_read:
             raise ImportFileError(self.root, None, None, "no pages found (.md, .html or .txt)")
 
 
@@ -144,17 +145,6 @@ def document(path: Path, external_id: str) -> dict[str, Any]:
 def _title_from_name(path: Path) -> str:
     words = re.sub(r"[-_]+", " ", path.stem).strip()
     return words[:1].upper() + words[1:]
-
-
-def _import_faq(store: Store, opts: Options) -> ImportResult:
-    table = CsvTable(opts.path)
-    cols = table.columns(FAQ_FIELDS, opts.mapping)
-    result = ImportResult("pages", opts.path)
-    rejects = RejectSink(opts.reject_path, table.header, table.delimiter)
-    return load(
-        store, opts, result, _faq_rows(table, cols), lambda c, b: _write(c, b, result), rejects,
-        lambda: table.rows_read,
-    )  # fmt: skip
 
 
 def _faq_rows(table: CsvTable, cols: Columns) -> Iterator[dict[str, Any] | Rejected]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from shopmind.store.importers import values as v
-from shopmind.store.importers.common import ImportFileError, RowError
+from shopmind.store.importers.errors import ImportFileError, RowError, duplicate_column
 
 FIELD_LIMIT = 32 * 1024 * 1024  # one cell may be long (HTML descriptions), not unbounded
 _CHUNK = 1 << 20
@@ -122,11 +122,19 @@ def resolve(
 ) -> Columns:
     """Map our fields to column positions by header name; ``mapping`` {field: column} wins.
 
-    Raises ``ImportFileError`` naming the missing column and listing those found.
+    Raises ``ImportFileError`` naming the missing column and listing those found, or naming
+    a column that is there twice (by header key) where it would fill one of our fields.
     """
-    keys: dict[str, int] = {}
+    keys: dict[str, list[int]] = {}
     for i, name in enumerate(header):
-        keys.setdefault(key(name), i)
+        keys.setdefault(key(name), []).append(i)
+
+    def position(column: str) -> int:
+        first, *more = keys[key(column)]
+        if more:
+            raise duplicate_column(path, header, first, more[0])
+        return first
+
     known = {f.name for f in fields}
     index: dict[str, int] = {}
     for name, column in mapping.items():
@@ -138,13 +146,13 @@ def resolve(
             raise ImportFileError(
                 path, 1, column, f"mapped column not found (found: {found_columns(header)})"
             )
-        index[name] = keys[key(column)]
+        index[name] = position(column)
     for f in fields:
         if f.name in index:
             continue
-        hit = next((keys[key(a)] for a in f.aliases if key(a) in keys), None)
-        if hit is not None:
-            index[f.name] = hit
+        alias = next((a for a in f.aliases if key(a) in keys), None)
+        if alias is not None:
+            index[f.name] = position(alias)
         elif f.required:
             raise ImportFileError(
                 path, 1, f.aliases[0], f"missing required column (found: {found_columns(header)})"

@@ -1,16 +1,21 @@
 """Product reviews from any CSV: columns found by common names or given by ``mapping``.
 
 A review names its product by product key (external id) or SKU; a review of a product
-the store does not hold is a bad row. Without an id column a review's key is a hash of
-its content, so re-importing the same file updates instead of duplicating.
+the store does not hold is a bad row. Without an id column a review's key is a hash of its
+content (the rating as written) and of how many identical reviews came before it in the
+file, so identical rows stay separate reviews and re-importing the file updates them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection
@@ -22,9 +27,9 @@ from shopmind.store.importers.common import (
     ImportResult,
     Options,
     Rejected,
-    RejectSink,
     RowError,
-    load,
+    import_csv,
+    merge_repeats,
 )
 from shopmind.store.importers.reading import Columns, CsvTable, F, Row
 from shopmind.store.importers.values import detect_language
@@ -56,30 +61,27 @@ class _Review:
 
 
 def import_reviews(store: Store, opts: Options) -> ImportResult:
-    table = CsvTable(opts.path)
-    cols = table.columns(FIELDS, opts.mapping)
+    write = partial(_write, seen=set())
+    return import_csv(store, opts, "reviews", FIELDS, _reviews, write, _check_columns)
+
+
+def _check_columns(path: Path, cols: Columns) -> None:
     if "body" not in cols and "rating" not in cols:
-        table.close()
-        raise ImportFileError(opts.path, 1, "body", "missing column: need a review text or rating")
-    result = ImportResult("reviews", opts.path)
-    rejects = RejectSink(opts.reject_path, table.header, table.delimiter)
-    return load(
-        store, opts, result, _reviews(table, cols), lambda c, b: _write(c, b, result), rejects,
-        lambda: table.rows_read,
-    )  # fmt: skip
+        raise ImportFileError(path, 1, "body", "missing column: need a review text or rating")
 
 
 def _reviews(table: CsvTable, cols: Columns) -> Iterator[_Review | Rejected]:
+    occurrences: Counter[str] = Counter()  # identical reviews so far, by content hash
     for line, values in table:
         row = Row(line, values, cols)
         try:
             row.check()
-            yield _review(row)
+            yield _review(row, occurrences)
         except RowError as exc:
             yield Rejected(row.line, exc.field, exc.message, [row.values])
 
 
-def _review(row: Row) -> _Review:
+def _review(row: Row, occurrences: Counter[str]) -> _Review:
     product = row.text("product", required=True)
     assert product is not None
     body = row.text("body", 100_000) or ""
@@ -96,7 +98,9 @@ def _review(row: Row) -> _Review:
         "verified": bool(row.flag("verified")),
         "created_at": row.date("created_at"),
     }
-    review["external_id"] = row.text("external_id") or _content_key(product, review)
+    review["external_id"] = row.text("external_id") or _content_key(
+        product, row.get("rating"), review, occurrences
+    )
     email = (row.text("email", 254) or "").lower() or None
     return _Review(row.line, row.values, product, email, review, row.cols.label("product"))
 
@@ -107,23 +111,31 @@ def _rating(row: Row) -> int | None:
         return None
     if not 0 <= value <= 5:
         raise row.fail("rating", f"not a 0–5 star rating: {row.get('rating')!r}")
-    return round(value)
+    return math.floor(value + 0.5)  # whole stars, halves up (4.5 → 5)
 
 
-def _content_key(product: str, review: dict[str, Any]) -> str:
-    basis = [product, review["author"], review["rating"], review["title"], review["body"]]
+def _content_key(
+    product: str, rating: str, review: dict[str, Any], occurrences: Counter[str]
+) -> str:
+    """A hash of product, author, rating as written, title, body and date, and of the
+    number of identical reviews before this one in the file."""
+    basis = [product, review["author"], rating, review["title"], review["body"]]
     basis.append(review["created_at"].isoformat() if review["created_at"] else None)
-    digest = hashlib.sha256(json.dumps(basis, ensure_ascii=False).encode()).hexdigest()
-    return "review:" + digest[:32]
+    content = hashlib.sha256(json.dumps(basis, ensure_ascii=False).encode()).hexdigest()
+    seen_before = occurrences[content]
+    occurrences[content] += 1
+    return "review:" + hashlib.sha256(f"{content}:{seen_before}".encode()).hexdigest()[:32]
 
 
-def _write(conn: Connection, batch: list[_Review], result: ImportResult) -> list[Rejected]:
+def _write(
+    conn: Connection, batch: list[_Review], result: ImportResult, seen: set[str]
+) -> list[Rejected]:
     """Link each review to its product (key, then SKU) and customer (e-mail), then upsert."""
     keys = [r.product for r in batch]
     products = id_map(conn, Product, keys)
     by_sku = find_skus(conn, [k for k in keys if k not in products])
     customers = id_map(conn, Customer, [r.email for r in batch if r.email], key="email")
-    rows: dict[str, dict[str, Any]] = {}
+    rows: list[dict[str, Any]] = []
     rejected = []
     for r in batch:
         product_id = products.get(r.product) or by_sku.get(r.product, (None, None))[1]
@@ -132,9 +144,6 @@ def _write(conn: Connection, batch: list[_Review], result: ImportResult) -> list
             rejected.append(Rejected(r.line, r.product_label, message, [r.values]))
             continue
         customer_id = customers.get(r.email) if r.email else None
-        rows[r.row["external_id"]] = {**r.row, "product_id": product_id, "customer_id": customer_id}
-    if rows:
-        upsert(conn, Review, list(rows.values()))
-    result.rows += len(rows)
-    result.add("reviews", len(rows))
+        rows.append({**r.row, "product_id": product_id, "customer_id": customer_id})
+    upsert(conn, Review, merge_repeats(rows, seen, result, "reviews"))
     return rejected

@@ -11,14 +11,20 @@ from collections.abc import Iterator
 from typing import Any
 
 from shopmind.store.db import Store
-from shopmind.store.importers.catalog import ProductRecord, roll_up, variant_row, write_products
+from shopmind.store.importers.catalog import (
+    ProductRecord,
+    roll_up,
+    variant_key,
+    variant_row,
+    write_products,
+)
 from shopmind.store.importers.common import (
     ImportResult,
     Options,
     Rejected,
-    RejectSink,
     RowError,
-    load,
+    group_consecutive,
+    import_csv,
 )
 from shopmind.store.importers.reading import Columns, CsvTable, F, Row
 from shopmind.store.importers.text import html_to_text
@@ -53,52 +59,20 @@ _VARIANT_FIELDS = ("sku", "price", "option1_value", "qty", "compare_at", "barcod
 
 
 def import_products(store: Store, opts: Options) -> ImportResult:
-    table = CsvTable(opts.path)
-    cols = table.columns(FIELDS, opts.mapping)
-    result = ImportResult("shopify-products", opts.path)
-    rejects = RejectSink(opts.reject_path, table.header, table.delimiter)
-    items = _products(table, cols, opts.currency)
-    return load(
-        store, opts, result, items, lambda c, b: write_products(c, b, result), rejects,
-        lambda: table.rows_read,
-    )  # fmt: skip
+    def records(table: CsvTable, cols: Columns) -> Iterator[ProductRecord | Rejected]:
+        return _products(table, cols, opts.currency)
 
-
-def _groups(table: CsvTable, cols: Columns) -> Iterator[list[Row] | Rejected]:
-    """Consecutive rows sharing a handle; a handle seen again later is refused."""
-    seen: dict[str, int] = {}
-    group: list[Row] = []
-    for line, values in table:
-        row = Row(line, values, cols)
-        handle = row.get("handle")
-        if group and handle == group[0].get("handle"):
-            group.append(row)
-            continue
-        if group:
-            yield group
-            group = []
-        if not handle:
-            yield Rejected(row.line, cols.label("handle"), "is empty", [row.values])
-        elif handle in seen:
-            message = (
-                f"rows of handle {handle!r} must be together (first seen on line {seen[handle]})"
-            )
-            yield Rejected(row.line, cols.label("handle"), message, [row.values])
-        else:
-            seen[handle] = row.line
-            group = [row]
-    if group:
-        yield group
+    return import_csv(store, opts, "shopify-products", FIELDS, records, write_products)
 
 
 def _products(table: CsvTable, cols: Columns, currency: str) -> Iterator[ProductRecord | Rejected]:
-    skus: set[str] = set()
-    for group in _groups(table, cols):
+    rows = (Row(line, values, cols) for line, values in table)
+    for group in group_consecutive(rows, "handle", "handle"):
         if isinstance(group, Rejected):
             yield group
             continue
         try:
-            yield _product(group, currency, skus)
+            yield _product(group, currency)
         except _GroupError as exc:
             raw = [r.values for r in group]
             yield Rejected(exc.line, exc.field, exc.message, raw)
@@ -110,15 +84,17 @@ class _GroupError(RowError):
         self.line = line
 
 
-def _product(group: list[Row], currency: str, skus: set[str]) -> ProductRecord:
+def _product(group: list[Row], currency: str) -> ProductRecord:
     first = group[0]
     try:
         product = _product_fields(first, currency)
     except RowError as exc:
         raise _GroupError(first.line, exc) from None
     names = [first.get(f"option{n}_name") for n in (1, 2, 3)]
-    variants: list[dict[str, Any]] = []
+    record = ProductRecord(first.line, [r.values for r in group], product)
+    record.sku_field = first.cols.label("sku")
     images: list[tuple[int, str]] = []
+    option_texts: set[str] = set()
     keys: set[str] = set()
     for row in group:
         try:
@@ -126,14 +102,17 @@ def _product(group: list[Row], currency: str, skus: set[str]) -> ProductRecord:
             if row.get("image"):
                 images.append((row.integer("image_position") or len(images) + 1, row.get("image")))
             if any(row.get(f) for f in _VARIANT_FIELDS):
-                variants.append(_variant(row, names, len(variants) + 1, keys, skus))
+                record.variants.append(
+                    _variant(row, names, len(record.variants) + 1, option_texts, keys)
+                )
+                record.lines.append(row.line)
         except RowError as exc:
             raise _GroupError(row.line, exc) from None
     if images:
         product["image_url"] = min(images)[1][:2048]
-    product["attributes"] = _option_values(variants)
-    roll_up(product, variants)
-    return ProductRecord(first.line, [r.values for r in group], product, variants)
+    product["attributes"] = _option_values(record.variants)
+    roll_up(product, record.variants)
+    return record
 
 
 def _product_fields(row: Row, currency: str) -> dict[str, Any]:
@@ -172,7 +151,7 @@ def _status(row: Row) -> str:
 
 
 def _variant(
-    row: Row, names: list[str], position: int, keys: set[str], skus: set[str]
+    row: Row, names: list[str], position: int, option_texts: set[str], keys: set[str]
 ) -> dict[str, Any]:
     handle = row.get("handle")
     options = {}
@@ -181,16 +160,14 @@ def _variant(
         if name and value and name != "Title":
             options[name] = value
     values = [row.get(f"option{n}_value") for n in (1, 2, 3) if row.get(f"option{n}_value")]
-    option_key = f"{handle}:{'/'.join(values) or position}"
-    if option_key in keys:
+    option_text = "/".join(values) or str(position)
+    if option_text in option_texts:
         raise row.fail("option1_value", f"the same options appear twice for {handle!r}")
-    keys.add(option_key)
+    option_texts.add(option_text)
     sku = row.text("sku")
-    external_id = sku if sku and sku not in skus else option_key  # Shopify allows shared SKUs
-    if sku:
-        skus.add(sku)
+    external_id = _variant_key(row, handle, sku, option_text, keys)
     return variant_row(
-        external_id=external_id[:255],
+        external_id=external_id,
         position=position,
         sku=sku,
         title=" / ".join(values)[:512],
@@ -202,6 +179,18 @@ def _variant(
         weight_grams=row.money("grams"),
         image_url=row.text("variant_image", 2048),
     )
+
+
+def _variant_key(row: Row, handle: str, sku: str | None, option_text: str, keys: set[str]) -> str:
+    """``handle:SKU``; ``handle:Value1/Value2`` (``handle:N`` without options) when the SKU
+    is empty or already used by this product (Shopify allows shared SKUs)."""
+    key = variant_key(handle, sku) if sku else None
+    if key is None or key in keys:
+        key = variant_key(handle, option_text)
+    if key in keys:
+        raise row.fail("sku", f"variant key {key!r} is used twice in {handle!r}")
+    keys.add(key)
+    return key
 
 
 def _option_values(variants: list[dict[str, Any]]) -> dict[str, list[str]]:

@@ -3,7 +3,8 @@
 ``Type`` says what a row is: ``variable`` products own ``variation`` rows (linked by
 ``Parent``: ``id:123`` or the parent's SKU); ``simple`` (and ``external``) products get
 one variant. A sale price becomes the price, with the regular price as compare-at.
-Product key: ``woo:<ID>`` (or the SKU when there is no ID); variant key: SKU or ``woo:<ID>``.
+Product key: ``woo:<ID>`` (or the SKU when there is no ID); variant key: ``<product key>:<SKU>``,
+or ``<product key>:id:<ID>`` without a SKU.
 The file is read whole (catalogs are small) since variations may come before parents.
 """
 
@@ -15,15 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shopmind.store.db import Store
-from shopmind.store.importers.catalog import ProductRecord, roll_up, variant_row, write_products
-from shopmind.store.importers.common import (
-    ImportResult,
-    Options,
-    Rejected,
-    RejectSink,
-    RowError,
-    load,
+from shopmind.store.importers.catalog import (
+    ProductRecord,
+    roll_up,
+    variant_key,
+    variant_row,
+    write_products,
 )
+from shopmind.store.importers.common import ImportResult, Options, Rejected, RowError, import_csv
 from shopmind.store.importers.reading import Columns, CsvTable, F, Field, Row, key
 from shopmind.store.importers.text import html_to_text
 from shopmind.store.importers.values import MAX_MONEY, split_list
@@ -61,25 +61,22 @@ class _Item:
     kind: str  # "parent", "variation" or "simple"
     product: dict[str, Any] | None = None
     variant: dict[str, Any] | None = None
+    variant_part: str = ""  # what follows the product key in the variant key
     children: list[_Item] = field(default_factory=list)
     error: Rejected | None = None
 
 
 def import_products(store: Store, opts: Options) -> ImportResult:
-    table = CsvTable(opts.path)
-    cols = table.columns(FIELDS + _attribute_fields(table.header), opts.mapping)
-    result = ImportResult("woocommerce-products", opts.path)
-    rejects = RejectSink(opts.reject_path, table.header, table.delimiter)
-    items = _records(table, cols, opts.currency)
-    return load(
-        store, opts, result, items, lambda c, b: write_products(c, b, result), rejects,
-        lambda: table.rows_read,
-    )  # fmt: skip
+    def records(table: CsvTable, cols: Columns) -> Iterator[ProductRecord | Rejected]:
+        return _records(table, cols, opts.currency)
+
+    return import_csv(store, opts, "woocommerce-products", _fields, records, write_products)
 
 
-def _attribute_fields(header: list[str]) -> list[Field]:
+def _fields(header: list[str]) -> list[Field]:
+    """FIELDS and the ``Attribute N name`` / ``Attribute N value(s)`` pairs the header has."""
     numbers = sorted({int(m.group(1)) for h in header if (m := _ATTRIBUTE.fullmatch(key(h)))})
-    return [
+    return FIELDS + [
         f
         for n in numbers
         for f in (
@@ -122,7 +119,8 @@ def _parse(row: Row, attrs: list[int], currency: str, index: dict[str, _Item]) -
         if kind != "variation":
             item.product = _product(row, attrs, currency, f"woo:{woo_id}" if woo_id else sku)
         if kind != "parent" and "grouped" not in kinds:
-            item.variant = _variant(row, attrs, kind, sku or f"woo:{woo_id}")
+            item.variant = _variant(row, attrs, kind)
+            item.variant_part = sku or f"id:{woo_id}"
     except RowError as exc:
         item.error = Rejected(row.line, exc.field, exc.message, [row.values])
     return item
@@ -147,13 +145,17 @@ def _record(item: _Item) -> ProductRecord | Rejected:
     if bad is not None:
         return Rejected(bad.line, bad.field, bad.message, raw)
     assert item.product is not None
-    variants = [x.variant for x in group if x.variant is not None]
-    for n, variant in enumerate(variants, start=1):
-        variant["position"] = variant["position"] or n
     product = item.product
+    record = ProductRecord(item.row.line, raw, product, sku_field=item.row.cols.label("sku"))
+    for x in group:
+        if x.variant is not None:
+            x.variant["external_id"] = variant_key(product["external_id"], x.variant_part)
+            x.variant["position"] = x.variant["position"] or len(record.variants) + 1
+            record.variants.append(x.variant)
+            record.lines.append(x.row.line)
     if item.kind == "parent":
-        roll_up(product, variants)
-    return ProductRecord(item.row.line, raw, product, variants)
+        roll_up(product, record.variants)
+    return record
 
 
 def _product(row: Row, attrs: list[int], currency: str, external_id: str) -> dict[str, Any]:
@@ -182,12 +184,11 @@ def _product(row: Row, attrs: list[int], currency: str, external_id: str) -> dic
     }
 
 
-def _variant(row: Row, attrs: list[int], kind: str, external_id: str) -> dict[str, Any]:
+def _variant(row: Row, attrs: list[int], kind: str) -> dict[str, Any]:
     price, compare = _prices(row)
     options = dict(_attributes(row, attrs)) if kind == "variation" else {}
     name = row.text("name", 512) if kind == "variation" else ""
     return variant_row(
-        external_id=external_id,
         position=row.integer("position"),
         sku=row.text("sku"),
         title=(" / ".join(options.values()) or name or "")[:512],
