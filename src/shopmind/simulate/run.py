@@ -92,9 +92,12 @@ class Simulation:
         order = np.lexsort((who, seconds))
         return zip(who[order].tolist(), seconds[order].tolist(), strict=True)
 
-    def truth(self) -> dict[str, Any]:
-        """The ground truth: design parameters and the realised numbers, JSON-ready."""
-        return build_truth(self)
+    def truth(self, lazy: bool = False) -> dict[str, Any]:
+        """The ground truth: design parameters and the realised numbers, JSON-ready.
+
+        With ``lazy``, ``truth["customers"]`` is an iterator (see ``write_truth``).
+        """
+        return build_truth(self, lazy=lazy)
 
 
 def iter_events(config: SimulationConfig) -> Iterator[dict[str, Any]]:
@@ -258,7 +261,7 @@ def simulate(
         if batch.day_done and progress is not None:
             progress(batch.day + 1)
     path = Path(truth_path) if truth_path is not None else None
-    truth = sim.truth()
+    truth = sim.truth(lazy=True)
     if path is not None:
         write_truth(path, truth)
     return SimulationResult(

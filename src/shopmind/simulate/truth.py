@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,16 +27,29 @@ TRUTH_VERSION = 1
 
 
 def write_truth(path: Path, truth: dict[str, Any]) -> None:
-    """Write the truth JSON atomically (a temporary file renamed into place)."""
+    """Write the truth JSON atomically (a temporary file renamed into place).
+
+    ``truth["customers"]`` may be a dict or an iterator of ``(pseudo_id, record)`` pairs;
+    it is streamed one shopper a line, so memory does not grow with the number of shoppers.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    indent = 1 if len(truth["customers"]) <= 20_000 else None
+    customers = truth["customers"]
+    pairs = customers.items() if isinstance(customers, dict) else customers
+    head = json.dumps(
+        {k: v for k, v in truth.items() if k != "customers"}, ensure_ascii=False, indent=1
+    )
     with tmp.open("w", encoding="utf-8") as fh:
-        json.dump(truth, fh, ensure_ascii=False, indent=indent)
+        fh.write(head.removesuffix("}").rstrip() + ',\n "customers": {')
+        for n, (key, record) in enumerate(pairs):
+            fh.write(",\n  " if n else "\n  ")
+            fh.write(f"{json.dumps(key)}: {json.dumps(record, ensure_ascii=False)}")
+        fh.write("\n }\n}\n")
     os.replace(tmp, path)
 
 
-def build_truth(sim: Simulation) -> dict[str, Any]:
+def build_truth(sim: Simulation, lazy: bool = False) -> dict[str, Any]:
+    """The truth as data; with ``lazy`` the per-shopper part is an iterator (for streaming)."""
     config, f = sim.config, sim.funnel
     shares = sum(c.share for c in config.channels)
     channels = {}
@@ -69,7 +83,7 @@ def build_truth(sim: Simulation) -> dict[str, Any]:
             for d, name in enumerate(DEVICES)
         },
         "products": _product_truth(sim),
-        "customers": _customer_truth(sim),
+        "customers": _customer_truth(sim) if lazy else dict(_customer_truth(sim)),
         "reviews": f.review_truth,
         "segments": {
             name: {"share": share, "sessions_per_day": v, "intent": i, "daily_churn": ch}
@@ -116,30 +130,31 @@ def _product_truth(sim: Simulation) -> dict[str, Any]:
     }
 
 
-def _customer_truth(sim: Simulation) -> dict[str, Any]:
+def _customer_truth(sim: Simulation) -> Iterator[tuple[str, dict[str, Any]]]:
     config, f, s = sim.config, sim.funnel, sim.shoppers
     rate = purchase_rate_30d(config, s).tolist()
     visit, intent, sens = s.visit_rate.tolist(), s.intent.tolist(), s.sensitivity.tolist()
-    out = {}
     for i, pseudo in enumerate(s.pseudo_id):
         leave = int(s.leave[i])
-        out[pseudo] = {
-            "customer_id": f.customer_of.get(i),
-            "segment": SEGMENTS[int(s.segment[i])][0],
-            "purchase_rate_30d": round(rate[i], 4),
-            "sessions_per_day": round(visit[i], 4),
-            "intent": round(intent[i], 4),
-            "price_sensitivity": round(sens[i], 4),
-            "daily_churn": float(s.churn[i]),
-            "arrival_day": int(s.arrival[i]),
-            "leave_day": leave if leave < config.days else None,
-            "acquisition": config.channels[int(s.channel[i])].key,
-            "anonymous": bool(s.anonymous[i]),
-            "language": s.language[i],
-            "realised": {
-                "sessions": f.sh_sessions[i],
-                "orders": f.sh_orders[i],
-                "revenue": round(f.sh_revenue[i], 2),
+        yield (
+            pseudo,
+            {
+                "customer_id": f.customer_of.get(i),
+                "segment": SEGMENTS[int(s.segment[i])][0],
+                "purchase_rate_30d": round(rate[i], 4),
+                "sessions_per_day": round(visit[i], 4),
+                "intent": round(intent[i], 4),
+                "price_sensitivity": round(sens[i], 4),
+                "daily_churn": float(s.churn[i]),
+                "arrival_day": int(s.arrival[i]),
+                "leave_day": leave if leave < config.days else None,
+                "acquisition": config.channels[int(s.channel[i])].key,
+                "anonymous": bool(s.anonymous[i]),
+                "language": s.language[i],
+                "realised": {
+                    "sessions": f.sh_sessions[i],
+                    "orders": f.sh_orders[i],
+                    "revenue": round(f.sh_revenue[i], 2),
+                },
             },
-        }
-    return out
+        )
