@@ -16,6 +16,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -258,6 +259,58 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ReviewSentiment(Base):
+    """The current sentiment of one review, from the model that last scored it."""
+
+    __tablename__ = "review_sentiments"
+
+    review_id: Mapped[int] = mapped_column(
+        ForeignKey("reviews.id", ondelete="CASCADE"), primary_key=True
+    )
+    model: Mapped[str] = mapped_column(String(64))  # "lexicon", "linear", "transformer"…
+    label: Mapped[str] = mapped_column(String(16))  # negative | neutral | positive
+    score: Mapped[float] = mapped_column(Float)  # probability of the label
+    probs: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    language: Mapped[str | None] = mapped_column(String(16))
+    truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+    scored_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ReviewAspect(Base):
+    """One aspect that one sentence of a review speaks of, with its polarity."""
+
+    __tablename__ = "review_aspects"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), index=True
+    )
+    sentence_no: Mapped[int] = mapped_column(Integer)
+    aspect: Mapped[str] = mapped_column(String(32))
+    polarity: Mapped[str] = mapped_column(String(16))  # negative | neutral | positive
+    score: Mapped[float] = mapped_column(Float)
+    sentence: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("review_id", "sentence_no", "aspect"),)
+
+
+class ProductReviewInsight(Base):
+    """Per-product review insights (shares, trend, pros/cons, alerts) as written by analysis."""
+
+    __tablename__ = "product_review_insights"
+
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), primary_key=True
+    )
+    model: Mapped[str] = mapped_column(String(64))
+    reviews: Mapped[int] = mapped_column(Integer)
+    negative_share: Mapped[float] = mapped_column(Float)
+    alert: Mapped[bool] = mapped_column(Boolean, default=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    computed_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 COUNTED = {
