@@ -281,6 +281,125 @@ def apikey_revoke(
     console.print(f"revoked {prefix}")
 
 
+reviews_app = typer.Typer(
+    help="Review intelligence: sentiment, aspects, insights.", no_args_is_help=True
+)
+app.add_typer(reviews_app, name="reviews")
+
+ModelOption = Annotated[
+    str | None,
+    typer.Option("--model", help="lexicon | linear | transformer (default: best trained)."),
+]
+
+
+def _review_model(tier: str | None) -> object:
+    from shopmind.reviews.service import ReviewsError, best_model, load_model
+
+    models = get_settings().models_dir
+    try:
+        return best_model(models) if tier is None else load_model(models, tier)
+    except ReviewsError as exc:
+        raise fail(str(exc)) from exc
+
+
+@reviews_app.command("train")
+def reviews_train(
+    model: Annotated[str, typer.Option("--model", help="linear | transformer.")] = "linear",
+) -> None:
+    """Train a sentiment model on the store's starred reviews."""
+    from shopmind.reviews.service import ReviewsError, train
+
+    if model not in ("linear", "transformer"):
+        raise fail(f"--model must be linear or transformer, not {model!r}")
+    store = open_store()
+    try:
+        report = train(store, get_settings().models_dir, model)
+    except ReviewsError as exc:
+        raise fail(str(exc)) from exc
+    console.print(report.summary())
+
+
+@reviews_app.command("pretrain")
+def reviews_pretrain() -> None:
+    """Domain-pretrain the transformer (MLM + NSP) on the store's review and product text."""
+    from shopmind.reviews.service import ReviewsError, pretrain
+
+    store = open_store()
+    try:
+        folder = pretrain(store, get_settings().models_dir)
+    except ReviewsError as exc:
+        raise fail(str(exc)) from exc
+    console.print(
+        f"pretrained model saved to {folder}; `reviews train --model transformer` uses it"
+    )
+
+
+@reviews_app.command("analyze")
+def reviews_analyze(model: ModelOption = None) -> None:
+    """Score every review; store sentiment, aspects and per-product insights."""
+    from rich.progress import Progress
+
+    from shopmind.reviews.service import analyze
+
+    sentiment = _review_model(model)
+    store = open_store()
+    total = store.stats()["reviews"]
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task("scoring reviews", total=total)
+        report = analyze(store, sentiment, progress=lambda n: bar.update(task, completed=n))
+    console.print(report.summary())
+    for alert in report.alerts[:10]:
+        console.print(f"[yellow]alert[/yellow] product {alert['product_id']}: {alert['reason']}")
+
+
+@reviews_app.command("score")
+def reviews_score(
+    input_path: Annotated[Path, typer.Option("--input", help="CSV file to score.")],
+    text_column: Annotated[str, typer.Option(help="Column holding the review text.")],
+    output: Annotated[Path, typer.Option(help="Where to write the scored CSV.")],
+    model: ModelOption = None,
+) -> None:
+    """Score any CSV file: adds label, score and aspects columns."""
+    from rich.progress import Progress
+
+    from shopmind.reviews.service import ReviewsError, score_file
+
+    sentiment = _review_model(model)
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task(f"scoring {input_path.name}", total=None)
+        try:
+            n = score_file(
+                sentiment,
+                input_path,
+                text_column,
+                output,
+                progress=lambda done: bar.update(task, completed=done),
+            )
+        except ReviewsError as exc:
+            raise fail(str(exc)) from exc
+    console.print(f"scored {n:,} rows → {output}")
+
+
+@reviews_app.command("insights")
+def reviews_insights(
+    product: Annotated[str, typer.Argument(help="Product id or external id (handle, SKU key).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """A product's review insights: shares, trend, pros and cons, alerts."""
+    from shopmind.reviews.service import ReviewsError, insights
+
+    try:
+        data = insights(open_store(), product)
+    except ReviewsError as exc:
+        raise fail(str(exc)) from exc
+    if as_json:
+        print(json.dumps(data, default=str, ensure_ascii=False, indent=1))
+        return
+    from shopmind.reviews.report import render_insights
+
+    render_insights(data, console)
+
+
 @app.command()
 def demo(
     directory: Annotated[Path, typer.Argument(help="Demo workspace folder.")] = Path(

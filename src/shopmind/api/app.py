@@ -15,6 +15,7 @@ from shopmind.api.ingest import BatchError
 from shopmind.api.limits import BodySizeLimit
 from shopmind.api.routers import events as events_routes
 from shopmind.api.routers import health as health_routes
+from shopmind.api.routers import reviews as reviews_routes
 from shopmind.api.routers import store as store_routes
 from shopmind.api.schemas import BatchRejected, ErrorResponse, Rejection
 from shopmind.config import Settings, load_settings
@@ -60,6 +61,7 @@ def create_app(
     }
     app.include_router(store_routes.router, **secured)
     app.include_router(events_routes.router, **secured)
+    app.include_router(reviews_routes.router, **secured)
     return app
 
 
