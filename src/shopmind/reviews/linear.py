@@ -1,0 +1,393 @@
+"""The ``linear`` tier: TF-IDF n-grams + logistic regression, trained in seconds.
+
+One model reads every language; its two analyzers look at each text's script:
+
+- ``word``: word 1–2-grams (lower-cased; emoji count as words) for non-Chinese text,
+  nothing for Chinese (it has no spaces between words);
+- ``char``: for non-Chinese text, character 2–5-grams inside word boundaries (catches
+  misspellings and word forms); for Chinese, character 1–3-grams within each clause
+  (single characters such as 好 / 差 carry much of the sentiment).
+
+Both use sublinear tf and their own L2 normalisation, then one multinomial logistic
+regression (``newton-cg``; ``class_weight="balanced"`` as reviews skew to 5 stars) reads the
+stacked features. Chinese and English features never overlap, so a store with reviews in
+both languages trains one model that serves both.
+
+Predictions for a language the training data did not contain (``languages_``) carry a
+note saying the score is unreliable.
+
+``save`` writes the vocabulary as JSON and idf / coefficients as ``.npz`` (no pickle);
+``load`` rebuilds the vectorizers from them, so a loaded model gives the same
+probabilities bit for bit.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any, ClassVar, Self
+from weakref import WeakKeyDictionary
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.exceptions import NotFittedError
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from shopmind.reviews.base import Prediction
+from shopmind.reviews.language import detect_language
+from shopmind.reviews.routing import (
+    MAX_CHARS,
+    PreparedText,
+    fill_blank,
+    prepare_text,
+    prepare_texts,
+    to_predictions,
+)
+
+FORMAT = 1
+_TERMS: WeakKeyDictionary[TfidfVectorizer, np.ndarray] = WeakKeyDictionary()  # column → term
+_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*|[\u2600-\u27bf\U0001f000-\U0001faff]")
+
+
+# -- analyzers --------------------------------------------------------------------------
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-cased words (with inner apostrophes) and emoji, in order."""
+    return _TOKEN.findall(text.lower())
+
+
+def word_ngrams(text: str, ngram_range: tuple[int, int] = (1, 2)) -> list[str]:
+    """Word n-grams of non-Chinese text; none for Chinese."""
+    if detect_language(text) == "zh":
+        return []
+    toks = tokens(text)
+    lo, hi = ngram_range
+    return [" ".join(toks[i : i + n]) for n in range(lo, hi + 1) for i in range(len(toks) - n + 1)]
+
+
+def zh_segments(text: str) -> list[str]:
+    """Runs of text between spaces and punctuation (clauses, for Chinese)."""
+    segs, run = [], []
+    for ch in text.lower():
+        if ch.isspace() or unicodedata.category(ch)[0] == "P":
+            if run:
+                segs.append("".join(run))
+                run = []
+        else:
+            run.append(ch)
+    if run:
+        segs.append("".join(run))
+    return segs
+
+
+def char_ngrams(
+    text: str, ngram_range: tuple[int, int] = (2, 5), zh_range: tuple[int, int] = (1, 3)
+) -> list[str]:
+    """Character n-grams: within space-padded words, or within Chinese clauses."""
+    if detect_language(text) == "zh":
+        units, (lo, hi) = zh_segments(text), zh_range
+    else:
+        units, (lo, hi) = [f" {w} " for w in text.lower().split()], ngram_range
+    return [u[i : i + n] for u in units for n in range(lo, hi + 1) for i in range(len(u) - n + 1)]
+
+
+# -- the model --------------------------------------------------------------------------
+
+
+class LinearSentiment:
+    """TF-IDF (word 1–2-grams + char n-grams) and balanced logistic regression."""
+
+    name: ClassVar[str] = "linear"
+    trainable: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        C: float = 4.0,
+        word_ngram_range: tuple[int, int] = (1, 2),
+        char_ngram_range: tuple[int, int] = (2, 5),
+        zh_char_ngram_range: tuple[int, int] = (1, 3),
+        min_df: int = 2,
+        max_features: int | None = 200_000,
+        max_iter: int = 1000,
+        max_chars: int = MAX_CHARS,
+    ) -> None:
+        self.C = C
+        self.word_ngram_range = word_ngram_range
+        self.char_ngram_range = char_ngram_range
+        self.zh_char_ngram_range = zh_char_ngram_range
+        self.min_df = min_df
+        self.max_features = max_features
+        self.max_iter = max_iter
+        self.max_chars = max_chars
+
+    def get_params(self) -> dict[str, Any]:
+        return {
+            "C": self.C,
+            "word_ngram_range": list(self.word_ngram_range),
+            "char_ngram_range": list(self.char_ngram_range),
+            "zh_char_ngram_range": list(self.zh_char_ngram_range),
+            "min_df": self.min_df,
+            "max_features": self.max_features,
+            "max_iter": self.max_iter,
+            "max_chars": self.max_chars,
+        }
+
+    def _vectorizer(self, kind: str, vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
+        if kind == "word":
+            analyzer = partial(word_ngrams, ngram_range=tuple(self.word_ngram_range))
+        else:
+            analyzer = partial(
+                char_ngrams,
+                ngram_range=tuple(self.char_ngram_range),
+                zh_range=tuple(self.zh_char_ngram_range),
+            )
+        return TfidfVectorizer(
+            analyzer=analyzer,
+            sublinear_tf=True,
+            min_df=1 if vocabulary else self.min_df,
+            max_features=None if vocabulary else self.max_features,
+            vocabulary=vocabulary,
+            dtype=np.float64,
+        )
+
+    # -- training ------------------------------------------------------------------------
+
+    def fit(self, texts: Sequence[str], labels: Sequence[int]) -> Self:
+        """Learn vocabularies, idf and coefficients from texts and 0/1/2 labels."""
+        prepared = prepare_texts(texts, self.max_chars)
+        docs = [p.text for p in prepared]
+        y = np.asarray(labels, dtype=int)
+        if len(y) != len(docs):
+            raise ValueError(f"{len(docs)} texts but {len(y)} labels")
+        if not set(np.unique(y)) <= {0, 1, 2}:
+            raise ValueError("labels must be 0 (negative), 1 (neutral) or 2 (positive)")
+        keep = [i for i, d in enumerate(docs) if d]
+        if len(np.unique(y[keep])) < 2:
+            raise ValueError("need non-blank training texts of at least two labels")
+        docs, y = [docs[i] for i in keep], y[keep]
+        self.languages_ = sorted({prepared[i].language for i in keep} | {"und"})
+        self.word_, X_word = self._fit_vectorizer("word", docs)
+        self.char_, X_char = self._fit_vectorizer("char", docs)
+        clf = LogisticRegression(
+            C=self.C, class_weight="balanced", solver="newton-cg", max_iter=self.max_iter
+        )
+        clf.fit(sp.hstack([X_word, X_char]).tocsr(), y)
+        self.classes_ = clf.classes_.astype(int)
+        self.coef_, self.intercept_ = _softmax_form(clf.coef_, clf.intercept_)
+        return self
+
+    def _fit_vectorizer(self, kind: str, docs: list[str]) -> tuple[TfidfVectorizer, sp.spmatrix]:
+        vec = self._vectorizer(kind)
+        try:
+            return vec, vec.fit_transform(docs)
+        except ValueError:  # no term survives min_df (tiny data, or no text of this kind)
+            vec = self._vectorizer(kind).set_params(min_df=1)
+            try:
+                return vec, vec.fit_transform(docs)
+            except ValueError:  # e.g. only Chinese text: the word analyzer yields nothing
+                # one column that never fires: NUL cannot survive clean_text
+                vec = self._vectorizer(kind, vocabulary={"\x00": 0})
+                return vec, vec.fit_transform(docs)
+
+    def _features(self, docs: Sequence[str]) -> sp.csr_matrix:
+        return sp.hstack([self.word_.transform(docs), self.char_.transform(docs)]).tocsr()
+
+    # -- prediction ----------------------------------------------------------------------
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "coef_"):
+            raise NotFittedError("this LinearSentiment is not trained yet: call fit() or load()")
+
+    def _proba(self, prepared: Sequence[PreparedText]) -> np.ndarray:
+        self._check_fitted()
+        proba = np.zeros((len(prepared), 3))
+        rows = [i for i, p in enumerate(prepared) if not p.blank]
+        if rows:
+            X = self._features([prepared[i].text for i in rows])
+            proba[np.ix_(rows, self.classes_)] = _softmax(X @ self.coef_.T + self.intercept_)
+        return fill_blank(proba, prepared)
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return self._proba(prepare_texts(texts, self.max_chars))
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        prepared = prepare_texts(texts, self.max_chars)
+        return to_predictions(self._proba(prepared), prepared, served=self.languages_)
+
+    # -- explanation ---------------------------------------------------------------------
+
+    def explain(self, text: str, top_k: int = 8) -> list[tuple[str, float]]:
+        """Words and phrases that pushed toward the predicted label, strongest first.
+
+        Each feature's contribution is its tf-idf value times its coefficient for the
+        predicted label (centred over the labels, as softmax only sees differences).
+        Character n-grams are folded back into the words (or Chinese phrases) they came
+        from, so the result reads as words and word pairs, never as fragments.
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"text is {type(text).__name__}, expected str")
+        self._check_fitted()
+        p = prepare_text(text, self.max_chars)
+        if p.blank:
+            return []
+        row = int(self._proba([p])[0][self.classes_].argmax())
+        weights = self.coef_[row] - self.coef_.mean(axis=0)
+        n_word = len(self.word_.vocabulary_)
+        word_terms = _contributions(self.word_, p.text, weights[:n_word])
+        char_terms = _contributions(self.char_, p.text, weights[n_word:])
+        if p.language == "zh":
+            merged = _zh_phrases(p.text, char_terms)
+        else:
+            merged = _fold_into_words(p.text, word_terms, char_terms)
+        ranked = sorted(merged.items(), key=lambda kv: (-abs(kv[1]), kv[0]))
+        return [(w, round(float(v), 4)) for w, v in ranked[:top_k] if v]
+
+    # -- persistence ---------------------------------------------------------------------
+
+    def save(self, path: str | Path) -> None:
+        """``config.json``, ``vocabulary.json`` and ``weights.npz`` in folder ``path``."""
+        self._check_fitted()
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        config = {
+            "tier": self.name,
+            "format": FORMAT,
+            "params": self.get_params(),
+            "languages": self.languages_,
+        }
+        (folder / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+        vocab = {"word": _terms(self.word_), "char": _terms(self.char_)}
+        (folder / "vocabulary.json").write_text(json.dumps(vocab, ensure_ascii=False), "utf-8")
+        np.savez_compressed(
+            folder / "weights.npz",
+            word_idf=self.word_.idf_,
+            char_idf=self.char_.idf_,
+            coef=self.coef_,
+            intercept=self.intercept_,
+            classes=self.classes_,
+        )
+
+    @classmethod
+    def load(cls, path: str | Path) -> Self:
+        folder = Path(path)
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        if config.get("tier") != cls.name:
+            raise ValueError(f"{folder} holds a {config.get('tier')!r} model, not {cls.name!r}")
+        params = config["params"]
+        for key in ("word_ngram_range", "char_ngram_range", "zh_char_ngram_range"):
+            params[key] = tuple(params[key])
+        model = cls(**params)
+        model.languages_ = list(config["languages"])
+        vocab = json.loads((folder / "vocabulary.json").read_text(encoding="utf-8"))
+        with np.load(folder / "weights.npz", allow_pickle=False) as w:
+            model.word_ = _rebuild(model, "word", vocab["word"], w["word_idf"])
+            model.char_ = _rebuild(model, "char", vocab["char"], w["char_idf"])
+            model.coef_ = w["coef"]
+            model.intercept_ = w["intercept"]
+            model.classes_ = w["classes"].astype(int)
+        return model
+
+
+# -- helpers ----------------------------------------------------------------------------
+
+
+def _softmax_form(coef: np.ndarray, intercept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One row per class; a binary model's single row w becomes (-w/2, +w/2) (same odds)."""
+    if coef.shape[0] == 1:
+        return np.vstack([-coef / 2, coef / 2]), np.concatenate([-intercept / 2, intercept / 2])
+    return np.asarray(coef, dtype=np.float64), np.asarray(intercept, dtype=np.float64)
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = np.asarray(z, dtype=np.float64)
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _terms(vec: TfidfVectorizer) -> list[str]:
+    return [t for t, _ in sorted(vec.vocabulary_.items(), key=lambda kv: kv[1])]
+
+
+def _rebuild(
+    model: LinearSentiment, kind: str, terms: list[str], idf: np.ndarray
+) -> TfidfVectorizer:
+    if len(terms) != len(idf):
+        raise ValueError(f"{kind} vocabulary has {len(terms)} terms but {len(idf)} idf values")
+    vec = model._vectorizer(kind, vocabulary={t: i for i, t in enumerate(terms)})
+    vec.idf_ = idf
+    return vec
+
+
+def _contributions(vec: TfidfVectorizer, text: str, weights: np.ndarray) -> dict[str, float]:
+    """Feature → tf-idf value × weight, for the features present in ``text``."""
+    x = vec.transform([text]).tocsr()
+    terms = _TERMS.get(vec)
+    if terms is None:
+        terms = _TERMS[vec] = vec.get_feature_names_out()
+    return {str(terms[j]): float(v * weights[j]) for j, v in zip(x.indices, x.data, strict=True)}
+
+
+def _fold_into_words(
+    text: str, word_terms: dict[str, float], char_terms: dict[str, float]
+) -> dict[str, float]:
+    """Unigram weight plus each word's share of the char n-grams found inside it."""
+    words = text.lower().split()
+    toks = tokens(text)
+    merged: dict[str, float] = {}
+    for term, value in word_terms.items():
+        merged[term] = merged.get(term, 0.0) + value
+    for gram, value in char_terms.items():
+        hits = [(w, f" {w} ".count(gram)) for w in dict.fromkeys(words)]
+        total = sum(n for _, n in hits)
+        for w, n in hits:
+            if n:
+                key = _word_key(w, toks)
+                merged[key] = merged.get(key, 0.0) + value * n / total
+    return merged
+
+
+def _word_key(chunk: str, toks: list[str]) -> str:
+    """A whitespace chunk ("great!!") named by its token ("great") when it has one."""
+    inner = tokens(chunk)
+    if len(inner) == 1 and inner[0] in toks:
+        return inner[0]
+    return chunk
+
+
+def _zh_phrases(text: str, char_terms: dict[str, float]) -> dict[str, float]:
+    """Spread each n-gram's weight over its characters, then read off same-sign runs."""
+    spread = []
+    for seg in zh_segments(text):
+        per_char = np.zeros(len(seg))
+        for gram, value in char_terms.items():
+            starts = [m.start() for m in re.finditer(re.escape(gram), seg)]
+            for s in starts:
+                per_char[s : s + len(gram)] += value / len(gram) / len(starts)
+        spread.append((seg, per_char))
+    peak = max((float(np.abs(w).max()) for _, w in spread if len(w)), default=0.0)
+    merged: dict[str, float] = {}
+    for seg, per_char in spread:
+        for phrase, weight in _runs(seg, per_char, floor=0.2 * peak):
+            merged[phrase] = merged.get(phrase, 0.0) + weight
+    return merged
+
+
+def _runs(seg: str, per_char: np.ndarray, floor: float) -> list[tuple[str, float]]:
+    """Maximal runs of characters whose weights share a sign and reach ``floor``."""
+    runs, start = [], None
+    for i in range(len(seg) + 1):
+        strong = i < len(seg) and abs(per_char[i]) >= floor > 0
+        same = start is not None and strong and np.sign(per_char[i]) == np.sign(per_char[start])
+        if start is not None and not same:
+            runs.append((seg[start:i], float(per_char[start:i].sum())))
+            start = None
+        if strong and start is None:
+            start = i
+    return runs

@@ -1,0 +1,132 @@
+"""Review text hygiene: HTML to visible text, control characters out, safe truncation.
+
+Nothing here raises on any ``str``: review text is untrusted and arrives as plain text,
+HTML fragments, entity-encoded exports or mis-decoded bytes. Markup is parsed with the
+standard library's tolerant ``html.parser`` (no code or script is ever evaluated) and
+only visible text is kept.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from html.parser import HTMLParser
+
+# Elements whose content is never visible text.
+_HIDDEN = frozenset({"script", "style", "template", "noscript", "head", "title", "svg"})
+# Elements that end a line of visible text.
+_BLOCK = frozenset(
+    {
+        *("address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt"),
+        *("figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header"),
+        *("hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "td", "th"),
+        *("tr", "ul"),
+    }
+)
+# A real tag (``<p>``, ``</div>``, ``<br/>``, ``<!-- ``): "I <3 this" is not one.
+_LOOKS_LIKE_HTML = re.compile(r"<(?:/?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?/?>|!--)")
+_SPACES = re.compile(r"[^\S\n]+")
+_NEWLINES = re.compile(r"\s*\n\s*")
+_KEEP_FORMAT = frozenset({"\u200d"})  # zero-width joiner: part of emoji sequences
+_SENTENCE_END = re.compile(r"[.!?。！？…]+[\"')\]」』”’]*(?=\s|$)|[。！？]")
+
+
+class _VisibleText(HTMLParser):
+    """Collects the visible text of an HTML fragment (entities decoded by the parser)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _HIDDEN:
+            self.hidden += 1
+        elif tag in _BLOCK:
+            self.parts.append("\n")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _HIDDEN:
+            self.hidden = max(0, self.hidden - 1)
+        elif tag in _BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.parts.append(data)
+
+
+def strip_html(raw: str) -> str:
+    """Visible text of an HTML fragment; plain text only has its entities decoded."""
+    if not _LOOKS_LIKE_HTML.search(raw):
+        return html.unescape(raw)
+    parser = _VisibleText()
+    try:
+        parser.feed(raw)
+        parser.close()
+    except Exception:  # the parser is tolerant; this is a last line of defence
+        return html.unescape(re.sub(r"<[^<>]*>", " ", raw))
+    return "".join(parser.parts)
+
+
+def _keep(ch: str) -> bool:
+    cat = unicodedata.category(ch)
+    if cat == "Cc":
+        return ch in "\n\t"
+    if cat == "Cf":
+        return ch in _KEEP_FORMAT
+    return cat not in ("Cs", "Co", "Cn")
+
+
+def clean_text(raw: str) -> str:
+    """HTML → visible text, entities decoded, control characters dropped, whitespace collapsed.
+
+    Runs of spaces and tabs become one space; line breaks (including those implied by
+    block elements such as ``<p>`` or ``<br>``) collapse to a single ``\\n`` so sentence
+    splitting downstream still sees them. Emoji (and their joiners) are kept.
+    """
+    text = strip_html(unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n")))
+    if not text.replace("\n", " ").replace("\t", " ").isprintable():  # fast path: all clean
+        text = "".join(ch for ch in text if _keep(ch))
+    text = _SPACES.sub(" ", text.replace("\xa0", " "))
+    return _NEWLINES.sub("\n", text).strip()
+
+
+def has_content(cleaned: str) -> bool:
+    """Whether already-cleaned text holds a letter, a digit or a symbol such as an emoji."""
+    return any(_scorable(unicodedata.category(ch)) for ch in cleaned)
+
+
+def _scorable(category: str) -> bool:
+    return category[0] in "LN" or category == "So"
+
+
+def is_blank(text: str) -> bool:
+    """True when nothing scorable is left after cleaning (empty, whitespace, punctuation, tags)."""
+    return not has_content(clean_text(text))
+
+
+def truncate(text: str, max_chars: int) -> tuple[str, bool]:
+    """At most ``max_chars`` characters, cut at a sentence end (else a space) when one is near.
+
+    "Near" means within the last fifth of the window, so a cut never throws away more
+    than 20% of the allowed length. Returns the text and whether it was cut.
+    """
+    if max_chars < 1:
+        raise ValueError(f"max_chars must be positive, got {max_chars}")
+    if len(text) <= max_chars:
+        return text, False
+    window = text[:max_chars]
+    floor = max_chars - max(1, max_chars // 5)
+    ends = [m.end() for m in _SENTENCE_END.finditer(window) if m.end() >= floor]
+    if ends:
+        return window[: ends[-1]].rstrip(), True
+    space = window.rfind(" ", floor)
+    if space > 0:
+        return window[:space].rstrip(), True
+    return window, True
