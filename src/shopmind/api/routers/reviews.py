@@ -51,12 +51,20 @@ class ScoreResponse(BaseModel):
 class InsightsResponse(BaseModel):
     product_id: int
     external_id: str
-    model: str
+    model: str = Field(description="Tier that scored the reviews.")
     reviews: int
     negative_share: float
-    alert: bool
+    counts: dict[str, int]
+    shares: dict[str, float]
+    average_rating: float | None
+    trend: list[dict[str, Any]] = Field(description="Per month: reviews, counts, shares.")
+    aspects: dict[str, dict[str, Any]] = Field(
+        description="Per aspect: mentions, polarity counts, net score, pros and cons quotes."
+    )
+    alert: dict[str, Any] = Field(
+        description="active, status, reason (when active), note, recent, history, normal_range."
+    )
     computed_at: Any
-    model_config = {"extra": "allow"}
 
 
 def _model(request: Request, settings: SettingsDep, tier: str | None) -> SentimentModel:
