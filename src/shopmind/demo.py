@@ -104,9 +104,37 @@ def render_summary(
     console.print(table)
 
 
+def step_reviews(ctx: DemoContext) -> None:
+    """Train the linear sentiment tier on the starred reviews, score them all, show insights."""
+    from shopmind.reviews.report import render_insights
+    from shopmind.reviews.service import analyze, insights, load_model, train
+
+    models = ctx.workspace / "models"
+    ctx.console.print(train(ctx.store, models, "linear").summary())
+    report = analyze(ctx.store, load_model(models, "linear"))
+    ctx.console.print(report.summary())
+    ctx.results["reviews"] = report
+    for alert in report.alerts[:3]:
+        ctx.console.print(
+            f"[yellow]alert[/yellow] product {alert['product_id']}: {alert['reason']}"
+        )
+    worst = _most_negative(ctx.store)
+    if worst is not None:
+        ctx.console.print("the product shoppers complain about most:")
+        render_insights(insights(ctx.store, worst), ctx.console)
+
+
+def _most_negative(store: Store) -> int | None:
+    from shopmind.store.reviews import most_negative_products
+
+    found = most_negative_products(store, limit=1, min_reviews=5)
+    return found[0] if found else None
+
+
 STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("simulate a store", step_simulate),
     ("store summary", step_summary),
+    ("review intelligence", step_reviews),
 ]
 
 

@@ -196,3 +196,19 @@ def product_insights(store: Store, product_id: int) -> dict[str, Any] | None:
             "computed_at": row.computed_at,
             **row.payload,
         }
+
+
+def most_negative_products(store: Store, limit: int = 10, min_reviews: int = 5) -> list[int]:
+    """Products with the highest negative share among those with enough scored reviews."""
+    query = (
+        select(ProductReviewInsight.product_id)
+        .where(ProductReviewInsight.reviews >= min_reviews)
+        .order_by(
+            ProductReviewInsight.alert.desc(),
+            ProductReviewInsight.negative_share.desc(),
+            ProductReviewInsight.product_id,
+        )
+        .limit(limit)
+    )
+    with store.engine.connect() as conn:
+        return list(conn.execute(query).scalars())
