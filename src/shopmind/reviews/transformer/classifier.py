@@ -1,0 +1,416 @@
+"""The ``transformer`` sentiment tier: fine-tuned BERT models, one per language route.
+
+- English (and every non-Chinese script): ``BertForSequenceClassification`` starting from
+  the shipped all-MiniLM-L6-v2 weights, or from a folder written by ``pretrain``.
+- Chinese: MiniLM's vocabulary has no Chinese characters, so texts detected as ``zh`` go
+  to a small character-level BERT (``ZH_CHAR``): its vocabulary is built from the
+  Chinese training text, it is pretrained on that text (masked LM + next sentence,
+  unless ``zh_init_from`` gives a pretrained folder) and then fine-tuned. With too little
+  Chinese training data the lexicon tier (snownlp) scores Chinese instead, and every
+  such prediction says so in ``notes``.
+
+Real reviews are mostly 5 stars. The loss weighs classes by inverse frequency
+(``class_weight="balanced"``; ``"sqrt"`` is the milder square root; None turns it off),
+so the rare negative and neutral reviews count as much as the mass of positive ones.
+
+Saved as a folder: ``model.safetensors`` + ``config.json`` + tokenizer files for the
+English route, the same in ``zh/`` for the Chinese one, and ``shopmind.json`` with the
+hyperparameters, label names, the language routing and the training history.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import torch
+from sklearn.exceptions import NotFittedError
+
+from shopmind.models.device import set_threads
+from shopmind.models.trainer import TrainerConfig
+from shopmind.models.weights import MINILM, resolve
+from shopmind.reviews.base import LABELS, Prediction
+from shopmind.reviews.routing import (
+    MAX_CHARS,
+    PreparedText,
+    by_language,
+    fill_blank,
+    prepare_text,
+    prepare_texts,
+    to_predictions,
+)
+from shopmind.reviews.transformer.explain import integrated_gradients, occlusion
+from shopmind.reviews.transformer.model import (
+    ZH_CHAR,
+    EncoderConfig,
+    load_classifier,
+    new_classifier,
+    new_pretrainer,
+)
+from shopmind.reviews.transformer.route import RouteModel
+from shopmind.reviews.transformer.tokenize import build_char_vocab, char_tokenizer, load_tokenizer
+
+FORMAT = 1
+ROUTES = ("en", "zh")
+Progress = Callable[[int], Any] | None
+
+
+class TransformerSentiment:
+    """Fine-tuned BERT sentiment (negative / neutral / positive) with language routing."""
+
+    name: ClassVar[str] = "transformer"
+    trainable: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        init_from: str | None = None,
+        config: EncoderConfig | None = None,
+        epochs: int = 2,
+        lr: float = 5e-5,
+        batch_size: int = 32,
+        max_length: int = 128,
+        max_train_examples: int | None = 4000,
+        time_budget_s: float | None = None,
+        class_weight: str | None = "balanced",
+        pooling: str = "mean",
+        probe: bool = True,
+        warmup: float = 0.1,
+        seed: int = 0,
+        threads: int = 2,
+        quantize: bool = False,
+        eval_batch_size: int = 64,
+        zh_init_from: str | None = None,
+        zh_config: EncoderConfig = ZH_CHAR,
+        zh_min_examples: int = 500,
+        zh_pretrain_steps: int = 300,
+        zh_epochs: int = 3,
+        zh_lr: float = 5e-4,
+        max_chars: int = MAX_CHARS,
+    ) -> None:
+        """Hyperparameters only (see the module docstring for the routes).
+
+        ``init_from``: None for the shipped MiniLM, or a folder from ``pretrain`` (its
+        ``zh/`` subfolder, if any, starts the Chinese route). ``config``: train the
+        English encoder from random weights of this size instead (tests, experiments).
+        ``max_train_examples`` and ``time_budget_s`` (seconds per training run) keep
+        training within a small CPU's reach. ``pooling``: the head reads the mean of the
+        token states ("mean", how MiniLM was trained as a sentence encoder) or the [CLS]
+        pooler ("cls"). ``probe``: fit the head on frozen features before fine-tuning
+        everything. ``quantize`` scores with a dynamic int8 copy.
+        """
+        self.init_from = init_from
+        self.config = config
+        self.epochs = epochs
+        self.lr = lr
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self.max_train_examples = max_train_examples
+        self.time_budget_s = time_budget_s
+        self.class_weight = class_weight
+        self.pooling = pooling
+        self.probe = probe
+        self.warmup = warmup
+        self.seed = seed
+        self.threads = threads
+        self.quantize = quantize
+        self.eval_batch_size = eval_batch_size
+        self.zh_init_from = zh_init_from
+        self.zh_config = zh_config
+        self.zh_min_examples = zh_min_examples
+        self.zh_pretrain_steps = zh_pretrain_steps
+        self.zh_epochs = zh_epochs
+        self.zh_lr = zh_lr
+        self.max_chars = max_chars
+
+    # -- training ------------------------------------------------------------------------
+
+    def fit(self, texts: Sequence[str], labels: Sequence[int], progress: Progress = None) -> Self:
+        """Fine-tune each language route on its share of the labelled texts."""
+        prepared = prepare_texts(texts, self.max_chars)
+        y = _check_labels(labels, len(prepared))
+        groups = self._groups(prepared)
+        if not any(groups.values()):
+            raise ValueError("no non-blank training text")
+        set_threads(self.threads)
+        self.routes_: dict[str, RouteModel] = {}
+        self.fallback_: dict[str, str] = {}
+        self.history_: dict[str, Any] = {}
+        for route in ROUTES:
+            rows = self._sample(groups[route])
+            reason = self._cannot_train(route, y[rows])
+            if reason:
+                self.fallback_[route] = reason
+                continue
+            route_texts = [prepared[i].text for i in rows]
+            route_labels = [int(v) for v in y[rows]]
+            fit_route = self._fit_en if route == "en" else self._fit_zh
+            self.routes_[route], self.history_[route] = fit_route(
+                route_texts, route_labels, progress
+            )
+        return self
+
+    def _groups(self, prepared: Sequence[PreparedText]) -> dict[str, list[int]]:
+        groups: dict[str, list[int]] = {route: [] for route in ROUTES}
+        for language, rows in by_language(prepared).items():
+            groups["zh" if language == "zh" else "en"].extend(rows)
+        return groups
+
+    def _sample(self, rows: list[int]) -> list[int]:
+        if self.max_train_examples is None or len(rows) <= self.max_train_examples:
+            return rows
+        return sorted(random.Random(self.seed).sample(rows, self.max_train_examples))
+
+    def _cannot_train(self, route: str, y: np.ndarray) -> str:
+        if len(y) == 0:
+            return f"no {_LANGUAGE[route]} training text"
+        if len(np.unique(y)) < 2:
+            return f"{_LANGUAGE[route]} training text has only one label"
+        if route == "zh" and len(y) < self.zh_min_examples:
+            return f"{len(y)} Chinese training texts (need {self.zh_min_examples})"
+        return ""
+
+    def _trainer_config(self, epochs: int, lr: float) -> TrainerConfig:
+        return TrainerConfig(
+            epochs=epochs,
+            batch_size=self.batch_size,
+            lr=lr,
+            warmup=self.warmup,
+            seed=self.seed,
+            time_budget_s=self.time_budget_s,
+            threads=self.threads,
+        )
+
+    def _fit_en(
+        self, texts: list[str], labels: list[int], progress: Progress
+    ) -> tuple[RouteModel, dict[str, Any]]:
+        start = self._en_start()
+        torch.manual_seed(self.seed)
+        tokenizer = load_tokenizer(start)
+        if self.config is not None:
+            bert = new_classifier(self.config, len(tokenizer), self.pooling)
+        else:
+            bert = load_classifier(start, self.pooling)
+        model = RouteModel(tokenizer, bert, self.max_length)
+        config = self._trainer_config(self.epochs, self.lr)
+        history = model.finetune(texts, labels, config, self.class_weight, progress, self.probe)
+        return model, {"start": str(start), "examples": len(texts), **history}
+
+    def _fit_zh(
+        self, texts: list[str], labels: list[int], progress: Progress
+    ) -> tuple[RouteModel, dict[str, Any]]:
+        from shopmind.reviews.transformer.pretrain import run_pretraining
+
+        torch.manual_seed(self.seed)
+        start = self._zh_start()
+        info: dict[str, Any] = {"start": str(start) if start else None, "examples": len(texts)}
+        if start is not None:
+            tokenizer, bert = load_tokenizer(start), load_classifier(start, self.pooling)
+        else:
+            tokenizer = char_tokenizer(build_char_vocab(texts))
+            bert = new_classifier(self.zh_config, len(tokenizer), self.pooling)
+            if self.zh_pretrain_steps > 0:
+                pre = new_pretrainer(self.zh_config, len(tokenizer))
+                config = self._trainer_config(100, self.zh_lr)
+                config.max_steps = self.zh_pretrain_steps
+                info["pretrain"] = run_pretraining(
+                    pre, tokenizer, texts, config, max_length=self.max_length
+                )
+                bert.bert.load_state_dict(pre.bert.state_dict())
+        model = RouteModel(tokenizer, bert, self.max_length)
+        config = self._trainer_config(self.zh_epochs, self.zh_lr)
+        history = model.finetune(texts, labels, config, self.class_weight, progress, self.probe)
+        return model, {**info, **history}
+
+    def _en_start(self) -> Path:
+        """The English route's folder: ``init_from`` if it holds a model, else MiniLM."""
+        if self.init_from is not None and (Path(self.init_from) / "model.safetensors").exists():
+            return resolve(self.init_from)
+        if self.init_from is not None and not (Path(self.init_from) / "zh").is_dir():
+            return resolve(self.init_from)  # raises: names the folder and what is missing
+        return resolve(MINILM)
+
+    def _zh_start(self) -> Path | None:
+        if self.zh_init_from is not None:
+            return resolve(self.zh_init_from)
+        if self.init_from is not None and (Path(self.init_from) / "zh").is_dir():
+            return resolve(Path(self.init_from) / "zh")
+        return None
+
+    # -- scoring -------------------------------------------------------------------------
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "routes_"):
+            raise NotFittedError(
+                "this TransformerSentiment is not trained yet: call fit() or load()"
+            )
+
+    def predict_proba(self, texts: Sequence[str], progress: Progress = None) -> np.ndarray:
+        return self._score(prepare_texts(texts, self.max_chars), progress)[0]
+
+    def predict(self, texts: Sequence[str], progress: Progress = None) -> list[Prediction]:
+        prepared = prepare_texts(texts, self.max_chars)
+        proba, cut, notes = self._score(prepared, progress)
+        predictions = to_predictions(proba, prepared)
+        for pred, was_cut, extra in zip(predictions, cut, notes, strict=True):
+            if was_cut:
+                pred.truncated = True
+                pred.notes.append(f"truncated to the first {self.max_length} tokens")
+            pred.notes.extend(extra)
+        return predictions
+
+    def _score(
+        self, prepared: Sequence[PreparedText], progress: Progress = None
+    ) -> tuple[np.ndarray, list[bool], list[list[str]]]:
+        """Probabilities, token-truncation flags and route notes for prepared texts."""
+        logits, cut, notes = self._logits(prepared, progress)
+        return fill_blank(softmax(logits), prepared), cut, notes
+
+    def _logits(
+        self, prepared: Sequence[PreparedText], progress: Progress = None
+    ) -> tuple[np.ndarray, list[bool], list[list[str]]]:
+        """Logits (0 for blank texts), token-truncation flags and route notes."""
+        self._check_fitted()
+        set_threads(self.threads)
+        logits = np.zeros((len(prepared), 3))
+        cut = [False] * len(prepared)
+        notes: list[list[str]] = [[] for _ in prepared]
+        done = 0
+        for route, rows in self._groups(prepared).items():
+            if not rows:
+                continue
+            texts = [prepared[i].text for i in rows]
+
+            def step(n: int, offset: int = done) -> None:
+                if progress is not None:
+                    progress(offset + n)
+
+            if route in self.routes_:
+                logits[rows], flags = self.routes_[route].logits(
+                    texts, self.eval_batch_size, self.quantize, step
+                )
+                for i, flag in zip(rows, flags, strict=True):
+                    cut[i] = flag
+            else:
+                logits[rows] = np.log(np.clip(self._lexicon().predict_proba(texts), 1e-9, 1))
+                note = f"scored by the lexicon tier: {self.fallback_.get(route, 'no model')}"
+                for i in rows:
+                    notes[i].append(note)
+                step(len(rows))
+            done += len(rows)
+        return logits, cut, notes
+
+    def _lexicon(self) -> Any:
+        from shopmind.reviews.lexicon import LexiconSentiment
+
+        if getattr(self, "_lexicon_model", None) is None:
+            self._lexicon_model = LexiconSentiment(max_chars=self.max_chars)
+        return self._lexicon_model
+
+    def explain(
+        self, text: str, top_k: int = 8, method: str = "gradients"
+    ) -> list[tuple[str, float]]:
+        """The words that drove the score, as (word, weight), strongest first.
+
+        Weights are contributions to the predicted label's log-odds: positive supported
+        it, negative pulled against it. ``method``: ``"gradients"`` (integrated
+        gradients) or ``"occlusion"`` (drop each word, rescore). Texts scored by the
+        lexicon fallback are explained by the lexicon.
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"text is {type(text).__name__}, expected str")
+        if method not in ("gradients", "occlusion"):
+            raise ValueError(f"method must be 'gradients' or 'occlusion', got {method!r}")
+        self._check_fitted()
+        p = prepare_text(text, self.max_chars)
+        if p.blank:
+            return []
+        route = self.routes_.get("zh" if p.language == "zh" else "en")
+        if route is None:
+            return self._lexicon().explain(p.text, top_k)
+        if method == "occlusion":
+            return occlusion(
+                lambda batch: self._logits(prepare_texts(batch, self.max_chars))[0],
+                p.text,
+                top_k,
+            )
+        set_threads(self.threads)
+        return integrated_gradients(route.bert, route.tokenizer, p.text, self.max_length, top_k)
+
+    # -- persistence ---------------------------------------------------------------------
+
+    def get_params(self) -> dict[str, Any]:
+        params = {k: v for k, v in vars(self).items() if not k.endswith("_") and k[0] != "_"}
+        for key in ("config", "zh_config"):
+            if isinstance(params[key], EncoderConfig):
+                params[key] = params[key].to_dict()
+        return params
+
+    def save(self, path: str | Path) -> None:
+        """``shopmind.json`` plus one model folder per trained route (``zh/`` for Chinese)."""
+        self._check_fitted()
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        for route, model in self.routes_.items():
+            model.save(folder if route == "en" else folder / route)
+        state = {
+            "tier": self.name,
+            "format": FORMAT,
+            "labels": list(LABELS),
+            "params": self.get_params(),
+            "routes": {r: ("model" if r in self.routes_ else "lexicon") for r in ROUTES},
+            "fallback": self.fallback_,
+            "history": self.history_,
+        }
+        (folder / "shopmind.json").write_text(json.dumps(state, indent=1), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "auto") -> Self:
+        folder = Path(path)
+        config_path = folder / "shopmind.json"
+        if not config_path.is_file():
+            raise FileNotFoundError(f"{folder}: no shopmind.json (not a saved transformer model)")
+        state = json.loads(config_path.read_text(encoding="utf-8"))
+        if state.get("tier") != cls.name:
+            raise ValueError(f"{folder} holds a {state.get('tier')!r} model, not {cls.name!r}")
+        if state.get("format") != FORMAT or tuple(state.get("labels", ())) != LABELS:
+            raise ValueError(f"{folder}: unsupported format or labels in shopmind.json")
+        params = dict(state["params"])
+        for key in ("config", "zh_config"):
+            if isinstance(params.get(key), dict):
+                params[key] = EncoderConfig(**params[key])
+        model = cls(**params)
+        model.routes_ = {
+            route: RouteModel.load(
+                folder if route == "en" else folder / route, model.max_length, device
+            )
+            for route, kind in state["routes"].items()
+            if kind == "model"
+        }
+        model.fallback_ = dict(state.get("fallback", {}))
+        model.history_ = state.get("history", {})
+        return model
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+_LANGUAGE = {"en": "English (non-Chinese)", "zh": "Chinese"}
+
+
+def _check_labels(labels: Sequence[int], n: int) -> np.ndarray:
+    y = np.asarray(list(labels))
+    if len(y) != n:
+        raise ValueError(f"{n} texts but {len(y)} labels")
+    for i, value in enumerate(y.tolist()):
+        if value not in (0, 1, 2) or isinstance(value, bool):
+            raise ValueError(
+                f"label at index {i} is {value!r}: labels must be 0 (negative), "
+                "1 (neutral) or 2 (positive)"
+            )
+    return y.astype(int)

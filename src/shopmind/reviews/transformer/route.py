@@ -1,0 +1,183 @@
+"""One language's classifier: a tokenizer and a ``BertForSequenceClassification``.
+
+``TransformerSentiment`` holds one of these per language route (English WordPiece
+MiniLM, Chinese character BERT). Scoring follows the pipeline shape: ``preprocess``
+(clean text → token ids, cut to ``max_length``) → ``_forward`` (the only code touching
+the network and the device, under ``torch.inference_mode()``, batches of similar length)
+→ ``postprocess`` (probabilities back in input order).
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from transformers import BertForSequenceClassification, BertTokenizer
+
+from shopmind.models.device import pick_device
+from shopmind.models.trainer import Trainer, TrainerConfig
+from shopmind.reviews.transformer.model import (
+    SentimentNet,
+    class_weights,
+    load_classifier,
+    quiet,
+)
+from shopmind.reviews.transformer.tokenize import encode, length_batches, load_tokenizer, pad
+
+Progress = Callable[[int], Any] | None
+
+
+@dataclass
+class Encoded:
+    ids: list[list[int]]  # token ids per text, [CLS] … [SEP], at most max_length
+    truncated: list[bool]  # whether the text had more tokens than fit
+
+
+@dataclass
+class RouteModel:
+    tokenizer: BertTokenizer
+    bert: BertForSequenceClassification
+    max_length: int = 128
+    _int8: nn.Module | None = field(default=None, repr=False)
+
+    # -- training ------------------------------------------------------------------------
+
+    def finetune(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[int],
+        config: TrainerConfig,
+        class_weight: str | None = "balanced",
+        progress: Progress = None,
+        probe: bool = True,
+    ) -> dict[str, Any]:
+        """Fine-tune on cleaned texts and labels (0/1/2); returns the trainer's history.
+
+        With ``probe`` the classification head is first fitted alone on the frozen
+        encoder's features (a linear probe), then everything is fine-tuned: a random head
+        would otherwise send large, noisy gradients into good pretrained features during
+        the first steps (Kumar et al., 2022, "Fine-tuning can distort pretrained features").
+        """
+        enc = self.preprocess(texts)
+        data = list(zip(enc.ids, labels, strict=True))
+        weights = class_weights(list(labels), class_weight)
+        probe_loss = self.probe(enc, labels, weights) if probe else None
+        net = SentimentNet(self.bert, weights)
+        trainer = Trainer(config, net, data, self._collate, lengths=[len(r) for r in enc.ids])
+        if progress is not None:
+            trainer.add_callback("on_batch_end", lambda t: progress(t.step))
+        history = trainer.run()
+        self.bert.eval()
+        self._int8 = None
+        history["class_weights"] = None if weights is None else [float(w) for w in weights]
+        history["probe_loss"] = probe_loss
+        return history
+
+    def probe(
+        self, enc: Encoded, labels: Sequence[int], weights: torch.Tensor | None, steps: int = 100
+    ) -> float:
+        """Fit the head alone (L-BFGS, weighted cross-entropy, light L2) on frozen features."""
+        head = self.bert.classifier
+        features = self._head_inputs(enc.ids)  # (n, hidden)
+        device = head.weight.device
+        x, y = features.to(device), torch.as_tensor(list(labels), device=device)
+        w = None if weights is None else weights.to(device)
+        l2 = 0.5 / len(y)  # scikit-learn's default C=1 on a mean (not summed) loss
+        optimizer = torch.optim.LBFGS(
+            head.parameters(), lr=1.0, max_iter=steps, line_search_fn="strong_wolfe"
+        )
+
+        def closure() -> torch.Tensor:
+            optimizer.zero_grad()
+            loss = torch.nn.functional.cross_entropy(head(x), y, weight=w)
+            loss = loss + l2 * head.weight.pow(2).sum()
+            loss.backward()
+            return loss
+
+        with torch.enable_grad():
+            optimizer.step(closure)
+            return float(closure().detach())
+
+    def _head_inputs(self, ids: list[list[int]], batch_size: int = 64) -> torch.Tensor:
+        """What the classification head reads for each text, in input order (eval mode)."""
+        captured: list[torch.Tensor] = []
+        hook = self.bert.classifier.register_forward_pre_hook(
+            lambda module, args: captured.append(args[0].detach())
+        )
+        out = torch.zeros(len(ids), self.bert.config.hidden_size)
+        self.bert.eval()
+        try:
+            for rows in length_batches([len(r) for r in ids], batch_size):
+                captured.clear()
+                self._forward(self.bert, [ids[i] for i in rows])
+                out[rows] = captured[0].float().cpu()
+        finally:
+            hook.remove()
+        return out
+
+    def _collate(self, rows: list[tuple[list[int], int]]) -> dict[str, torch.Tensor]:
+        ids, mask = pad([r[0] for r in rows], self.tokenizer.pad_token_id)
+        labels = torch.as_tensor([r[1] for r in rows], dtype=torch.long)
+        return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+    # -- scoring -------------------------------------------------------------------------
+
+    def preprocess(self, texts: Sequence[str]) -> Encoded:
+        return Encoded(*encode(self.tokenizer, texts, self.max_length))
+
+    def logits(
+        self,
+        texts: Sequence[str],
+        batch_size: int = 64,
+        quantize: bool = False,
+        progress: Progress = None,
+    ) -> tuple[np.ndarray, list[bool]]:
+        """(n, 3) logits and per-text truncation flags, in input order."""
+        enc = self.preprocess(texts)
+        out = np.zeros((len(texts), 3))
+        net = self.int8() if quantize else self.bert
+        done = 0
+        for rows in length_batches([len(r) for r in enc.ids], batch_size):
+            out[rows] = self._forward(net, [enc.ids[i] for i in rows])
+            done += len(rows)
+            if progress is not None:
+                progress(done)
+        return out, enc.truncated
+
+    def _forward(self, net: nn.Module, rows: list[list[int]]) -> np.ndarray:
+        ids, mask = pad(rows, self.tokenizer.pad_token_id)  # (batch, longest)
+        device = next(net.parameters(), torch.empty(0)).device
+        with torch.inference_mode():
+            logits = net(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
+            return logits.float().cpu().double().numpy()  # (batch, 3)
+
+    def int8(self) -> nn.Module:
+        """A dynamically int8-quantised copy (Linear layers) for CPU scoring, made once."""
+        if self._int8 is None:
+            from torch.ao.quantization import quantize_dynamic
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # torch flags its quantised dtypes as deprecated
+                model = copy.deepcopy(self.bert).cpu().eval()
+                self._int8 = quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
+        return self._int8
+
+    # -- persistence ---------------------------------------------------------------------
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        with quiet():
+            self.bert.save_pretrained(folder)
+            self.tokenizer.save_pretrained(folder)
+
+    @classmethod
+    def load(cls, folder: Path, max_length: int, device: str = "auto") -> RouteModel:
+        bert = load_classifier(folder).to(pick_device(device)).eval()
+        return cls(load_tokenizer(folder), bert, max_length)
