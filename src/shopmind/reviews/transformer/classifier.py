@@ -13,6 +13,12 @@ Real reviews are mostly 5 stars. The loss weighs classes by inverse frequency
 (``class_weight="balanced"``; ``"sqrt"`` is the milder square root; None turns it off),
 so the rare negative and neutral reviews count as much as the mass of positive ones.
 
+Two choices measured on Women's Clothing (2,000 training reviews, 1 epoch, 1,000 reviews
+of held-out products): the head reads the mean of the token states, as MiniLM was
+trained to be read (``pooling="mean"``; the [CLS] pooler gave 0.52 macro-F1, the mean
+0.59), and it is first fitted alone on the frozen encoder (``probe=True``, then 0.63
+macro-F1 and 0.91 binary accuracy).
+
 Saved as a folder: ``model.safetensors`` + ``config.json`` + tokenizer files for the
 English route, the same in ``zh/`` for the Chinese one, and ``shopmind.json`` with the
 hyperparameters, label names, the language routing and the training history.
@@ -74,7 +80,7 @@ class TransformerSentiment:
         batch_size: int = 32,
         max_length: int = 128,
         max_train_examples: int | None = 4000,
-        time_budget_s: float | None = None,
+        time_budget_s: float | None = 1200.0,
         class_weight: str | None = "balanced",
         pooling: str = "mean",
         probe: bool = True,
