@@ -123,3 +123,23 @@ def test_cli_and_rest(workspace: Path, tmp_path: Path) -> None:
         assert r.status_code == 200 and r.json()["external_id"] == "SIM-P00002"
         assert client.get("/v1/products/nope/review-insights", headers=h).status_code == 404
         assert client.get("/v1/products/1/review-insights").status_code == 401
+
+
+@pytest.mark.slow
+def test_cli_trains_the_transformer_within_a_budget(tmp_path: Path, monkeypatch) -> None:
+    """The shipped MiniLM path end to end from the CLI, kept small by its options."""
+    monkeypatch.delenv("SHOPMIND_DATABASE_URL", raising=False)
+    monkeypatch.setenv("SHOPMIND_THREADS", "1")
+    ws = ["--workspace", str(tmp_path / "ws")]
+    runner = CliRunner()
+    small = SimulationConfig(customers=300, days=20, products=10, seed=2, review_rate=1.0)
+    assert runner.invoke(cli, [*ws, "init"]).exit_code == 0
+    store = Store.open(tmp_path / "ws")
+    simulate(store, small)
+    args = ["reviews", "train", "--model", "transformer", "--time-budget", "20"]
+    result = runner.invoke(cli, [*ws, *args, "--epochs", "1", "--max-examples", "40"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "ws" / "models" / "reviews" / "transformer").is_dir()
+    result = runner.invoke(cli, [*ws, "reviews", "analyze"])  # best tier: the transformer
+    assert result.exit_code == 0, result.output
+    assert "with transformer" in result.output

@@ -302,31 +302,52 @@ def _review_model(tier: str | None) -> object:
         raise fail(str(exc)) from exc
 
 
+TimeBudget = Annotated[
+    float | None, typer.Option("--time-budget", min=1, help="Seconds of training at most.")
+]
+
+
 @reviews_app.command("train")
 def reviews_train(
     model: Annotated[str, typer.Option("--model", help="linear | transformer.")] = "linear",
+    time_budget: TimeBudget = None,
+    epochs: Annotated[int | None, typer.Option(min=1, help="Transformer epochs.")] = None,
+    max_examples: Annotated[
+        int | None, typer.Option(min=10, help="Transformer: train on at most this many reviews.")
+    ] = None,
 ) -> None:
     """Train a sentiment model on the store's starred reviews."""
     from shopmind.reviews.service import ReviewsError, train
 
     if model not in ("linear", "transformer"):
         raise fail(f"--model must be linear or transformer, not {model!r}")
+    params: dict[str, object] = {}
+    if model == "transformer":
+        params["threads"] = get_settings().threads
+        for key, value in (
+            ("time_budget_s", time_budget),
+            ("epochs", epochs),
+            ("max_train_examples", max_examples),
+        ):
+            if value is not None:
+                params[key] = value
     store = open_store()
     try:
-        report = train(store, get_settings().models_dir, model)
+        report = train(store, get_settings().models_dir, model, **params)
     except ReviewsError as exc:
         raise fail(str(exc)) from exc
     console.print(report.summary())
 
 
 @reviews_app.command("pretrain")
-def reviews_pretrain() -> None:
+def reviews_pretrain(time_budget: TimeBudget = None) -> None:
     """Domain-pretrain the transformer (MLM + NSP) on the store's review and product text."""
     from shopmind.reviews.service import ReviewsError, pretrain
 
     store = open_store()
+    params = {"time_budget_s": time_budget} if time_budget is not None else {}
     try:
-        folder = pretrain(store, get_settings().models_dir)
+        folder = pretrain(store, get_settings().models_dir, **params)
     except ReviewsError as exc:
         raise fail(str(exc)) from exc
     console.print(
