@@ -40,6 +40,7 @@ case "${1:-start}" in
       as_postgres "$BIN/initdb" -D "$PGDIR" -U postgres -A trust -E UTF8 --no-locale >/dev/null
     fi
     if ! as_postgres "$BIN/pg_ctl" -D "$PGDIR" status >/dev/null 2>&1; then
+      rm -f "$PGDIR/postmaster.pid"  # left by a server that was killed, not stopped
       as_postgres "$BIN/pg_ctl" -D "$PGDIR" -w -l "$PGDIR/server.log" \
         -o "-p $PGPORT -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null
     fi
