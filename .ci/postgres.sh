@@ -39,11 +39,16 @@ case "${1:-start}" in
       chown postgres:postgres "$PGDIR"
       as_postgres "$BIN/initdb" -D "$PGDIR" -U postgres -A trust -E UTF8 --no-locale >/dev/null
     fi
-    if ! as_postgres "$BIN/pg_ctl" -D "$PGDIR" status >/dev/null 2>&1; then
-      rm -f "$PGDIR/postmaster.pid"  # left by a server that was killed, not stopped
-      as_postgres "$BIN/pg_ctl" -D "$PGDIR" -w -l "$PGDIR/server.log" \
-        -o "-p $PGPORT -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null
-    fi
+    for attempt in 1 2 3 4 5; do
+      if ! as_postgres "$BIN/pg_ctl" -D "$PGDIR" status >/dev/null 2>&1; then
+        rm -f "$PGDIR/postmaster.pid"  # left by a server that was killed, not stopped
+        as_postgres "$BIN/pg_ctl" -D "$PGDIR" -w -l "$PGDIR/server.log" \
+          -o "-p $PGPORT -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" \
+          start >/dev/null || true
+      fi
+      "$BIN/pg_isready" -q -h 127.0.0.1 -p "$PGPORT" && break
+      sleep 3
+    done
     as_postgres "$BIN/psql" -h 127.0.0.1 -p "$PGPORT" -U postgres -tAc \
       "SELECT 1 FROM pg_database WHERE datname='shopmind_test'" | grep -q 1 ||
       as_postgres "$BIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U postgres shopmind_test
