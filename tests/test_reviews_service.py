@@ -143,3 +143,19 @@ def test_cli_trains_the_transformer_within_a_budget(tmp_path: Path, monkeypatch)
     result = runner.invoke(cli, [*ws, "reviews", "analyze"])  # best tier: the transformer
     assert result.exit_code == 0, result.output
     assert "with transformer" in result.output
+
+
+def test_workspace_aspects_file_extends_and_errors_clearly(tmp_path: Path) -> None:
+    from shopmind.reviews.service import aspect_config, score_texts
+
+    model = load_model(tmp_path, "lexicon")
+    text = ["The scent is lovely and lasts all day."]
+    assert not score_texts(model, text, aspects=aspect_config(tmp_path))[0]["aspects"]
+    (tmp_path / "aspects.toml").write_text(
+        '[reviews.aspects.aspects.scent]\nen = ["scent", "smell"]\nzh = ["香味"]\n'
+    )
+    found = score_texts(model, text, aspects=aspect_config(tmp_path))[0]["aspects"]
+    assert [a["aspect"] for a in found] == ["scent"]
+    (tmp_path / "aspects.toml").write_text('[reviews.aspects]\nremov = ["quality"]\n')
+    with pytest.raises(ReviewsError, match=r"aspects\.toml.*unknown key 'remov'"):
+        aspect_config(tmp_path)

@@ -307,6 +307,16 @@ TimeBudget = Annotated[
 ]
 
 
+def _aspects() -> object:
+    """The workspace's aspect list (``aspects.toml`` extends the defaults)."""
+    from shopmind.reviews.service import ReviewsError, aspect_config
+
+    try:
+        return aspect_config(state.workspace)
+    except ReviewsError as exc:
+        raise fail(str(exc)) from exc
+
+
 @reviews_app.command("train")
 def reviews_train(
     model: Annotated[str, typer.Option("--model", help="linear | transformer.")] = "linear",
@@ -363,11 +373,14 @@ def reviews_analyze(model: ModelOption = None) -> None:
     from shopmind.reviews.service import analyze
 
     sentiment = _review_model(model)
+    aspects = _aspects()
     store = open_store()
     total = store.stats()["reviews"]
     with Progress(console=err, transient=True) as bar:
         task = bar.add_task("scoring reviews", total=total)
-        report = analyze(store, sentiment, progress=lambda n: bar.update(task, completed=n))
+        report = analyze(
+            store, sentiment, progress=lambda n: bar.update(task, completed=n), aspects=aspects
+        )
     console.print(report.summary())
     for alert in report.alerts[:10]:
         console.print(f"[yellow]alert[/yellow] product {alert['product_id']}: {alert['reason']}")
@@ -386,6 +399,7 @@ def reviews_score(
     from shopmind.reviews.service import ReviewsError, score_file
 
     sentiment = _review_model(model)
+    aspects = _aspects()
     with Progress(console=err, transient=True) as bar:
         task = bar.add_task(f"scoring {input_path.name}", total=None)
         try:
@@ -395,6 +409,7 @@ def reviews_score(
                 text_column,
                 output,
                 progress=lambda done: bar.update(task, completed=done),
+                aspects=aspects,
             )
         except ReviewsError as exc:
             raise fail(str(exc)) from exc

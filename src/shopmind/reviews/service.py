@@ -166,19 +166,42 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _extractor(model: SentimentModel) -> Any:
+ASPECTS_FILE = "aspects.toml"
+
+
+def aspect_config(workspace: Path) -> Any:
+    """The workspace's aspect list: the defaults, extended or changed by ``aspects.toml``.
+
+    Raises ``ReviewsError`` naming the file and key when the file is wrong.
+    """
+    from shopmind.reviews.aspects import AspectConfig
+
+    path = Path(workspace) / ASPECTS_FILE
+    if not path.exists():
+        return AspectConfig()
+    try:
+        return AspectConfig.load(path)
+    except ValueError as exc:
+        raise ReviewsError(str(exc)) from exc
+
+
+def _extractor(model: SentimentModel, aspects: Any = None) -> Any:
     from shopmind.reviews.aspects import AspectConfig, AspectExtractor
 
-    return AspectExtractor(AspectConfig(), model)
+    return AspectExtractor(aspects or AspectConfig(), model)
 
 
 def analyze(
-    store: Store, model: SentimentModel, batch_size: int = 256, progress: Progress = None
+    store: Store,
+    model: SentimentModel,
+    batch_size: int = 256,
+    progress: Progress = None,
+    aspects: Any = None,
 ) -> AnalyzeReport:
     """Score every review, store sentiments and aspects, then per-product insights."""
     started = time.perf_counter()
     report = AnalyzeReport(model=model.name)
-    extractor = _extractor(model)
+    extractor = _extractor(model, aspects)
     for batch in iter_reviews(store, batch_size=batch_size):
         _score_batch(store, model, extractor, batch, report)
         if progress is not None:
@@ -289,11 +312,14 @@ def insights(store: Store, product: int | str) -> dict[str, Any]:
 
 
 def score_texts(
-    model: SentimentModel, texts: list[str], with_aspects: bool = True
+    model: SentimentModel, texts: list[str], with_aspects: bool = True, aspects: Any = None
 ) -> list[dict[str, Any]]:
     """Score free texts: label, score, probabilities, language and aspects."""
     predictions = model.predict(texts)
-    mentions = _extractor(model).extract_many(texts) if with_aspects else [[] for _ in texts]
+    if with_aspects:
+        mentions = _extractor(model, aspects).extract_many(texts)
+    else:
+        mentions = [[] for _ in texts]
     out = []
     for pred, found in zip(predictions, mentions, strict=True):
         row = pred.to_dict()
@@ -332,6 +358,7 @@ def score_file(
     output_path: Path,
     batch_size: int = 256,
     progress: Progress = None,
+    aspects: Any = None,
 ) -> int:
     """Score a CSV's text column; the output adds label, score and aspects to every row.
 
@@ -351,7 +378,8 @@ def score_file(
             writer = csv.DictWriter(out, fieldnames=fields + extra, extrasaction="ignore")
             writer.writeheader()
             for chunk in _chunks(rows, batch_size):
-                scored = score_texts(model, [row.get(text_column) or "" for row in chunk])
+                texts = [row.get(text_column) or "" for row in chunk]
+                scored = score_texts(model, texts, aspects=aspects)
                 for row, result in zip(chunk, scored, strict=True):
                     row["label"], row["score"] = result["label"], f"{result['score']:.4f}"
                     row["aspects"] = ";".join(

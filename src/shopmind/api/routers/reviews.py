@@ -9,7 +9,14 @@ from pydantic import BaseModel, Field
 
 from shopmind.api.deps import SettingsDep, StoreDep
 from shopmind.reviews.base import SentimentModel
-from shopmind.reviews.service import ReviewsError, best_model, insights, load_model, score_texts
+from shopmind.reviews.service import (
+    ReviewsError,
+    aspect_config,
+    best_model,
+    insights,
+    load_model,
+    score_texts,
+)
 
 router = APIRouter(tags=["reviews"])
 
@@ -86,7 +93,13 @@ def score(body: ScoreRequest, request: Request, settings: SettingsDep) -> ScoreR
         model = _model(request, settings, body.model)
     except ReviewsError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
-    results = score_texts(model, body.texts, with_aspects=body.aspects)
+    if "review_aspects" not in request.app.state.__dict__:
+        try:
+            request.app.state.review_aspects = aspect_config(settings.workspace)
+        except ReviewsError as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
+    aspects = request.app.state.review_aspects
+    results = score_texts(model, body.texts, with_aspects=body.aspects, aspects=aspects)
     return ScoreResponse(model=model.name, results=[ScoreOut(**r) for r in results])
 
 
