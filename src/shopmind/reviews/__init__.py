@@ -19,6 +19,10 @@ _EXPORTS: dict[str, str] = {
     "prepare_texts": "shopmind.reviews.routing",
     "LexiconSentiment": "shopmind.reviews.lexicon",
     "LinearSentiment": "shopmind.reviews.linear",
+    "TransformerSentiment": "shopmind.reviews.transformer",
+    "AspectConfig": "shopmind.reviews.aspects",
+    "AspectExtractor": "shopmind.reviews.aspects",
+    "product_insights": "shopmind.reviews.insights",
 }
 
 __all__ = sorted(_EXPORTS)
