@@ -1,0 +1,433 @@
+"""Review sentiment benchmark: every tier plus VADER / snownlp on held-out products.
+
+Data sets (from ``--data`` or ``SHOPMIND_DATA``, default ``../shared/data``):
+
+- Women's Clothing (English, stars 1–5 → 3 classes), split by ``Clothing ID``;
+- online_shopping_8_cats (Chinese, binary), split by category ``cat``;
+- waimai_10k and ChnSentiCorp hotels (Chinese, binary): no product or category column,
+  so they are split at random, and the output says so (``split``).
+
+Metrics: 3-class macro-F1 (only where stars give three classes), binary accuracy
+(positive vs negative, neutral reviews left out: is P(positive) > P(negative)?), and
+reviews/s of ``predict_proba`` on the test texts. For the transformer tier, the same
+fine-tuned English model and texts also go through a plain transformers
+``pipeline("text-classification")``: the throughput ratio ours / pipeline and how often
+the two agree. ``--pretrain`` adds the effect of domain pretraining (with vs without,
+same seed) on the first data set.
+
+    .venv/bin/python bench/reviews.py --quick --out bench/results/reviews-quick.json
+    .venv/bin/python bench/reviews.py --tiers lexicon,linear,transformer --pretrain
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import platform
+import random
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from shopmind.reviews.base import NEGATIVE, NEUTRAL, POSITIVE, stars_to_label  # noqa: E402
+
+TIERS = ("baseline", "lexicon", "linear", "transformer")
+DATASETS = ("womens-clothing", "zh-online-shopping", "zh-waimai", "zh-chnsenticorp")
+
+
+@dataclass
+class Dataset:
+    name: str
+    language: str
+    rows: list[tuple[str, str, int]]  # (group, text, label 0/1/2)
+    grouped: bool  # False: no product/category column, the split is random
+    three_class: bool
+
+
+@dataclass
+class Split:
+    train_texts: list[str]
+    train_labels: list[int]
+    test_texts: list[str]
+    test_labels: list[int]
+    how: str
+
+
+# -- data ------------------------------------------------------------------------------
+
+
+def _csv_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def load_womens(data: Path) -> Dataset:
+    path = data / "reviews" / "womens-clothing" / "womens_clothing_reviews.csv.zip"
+    with zipfile.ZipFile(path) as z:
+        name = next(n for n in z.namelist() if n.endswith(".csv"))
+        with z.open(name) as raw:
+            records = list(csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8")))
+    rows = []
+    for r in records:
+        body, title = (r.get("Review Text") or "").strip(), (r.get("Title") or "").strip()
+        if body and r.get("Rating"):
+            text = f"{title}. {body}" if title else body
+            rows.append((r["Clothing ID"], text, stars_to_label(int(r["Rating"]))))
+    return Dataset("womens-clothing", "en", rows, grouped=True, three_class=True)
+
+
+def _binary(label: str) -> int:
+    return POSITIVE if int(label) == 1 else NEGATIVE
+
+
+def load_zh(data: Path, name: str) -> Dataset:
+    files = {
+        "zh-online-shopping": "zh-online-shopping/online_shopping_8_cats.csv",
+        "zh-waimai": "zh-waimai/waimai_10k.csv",
+        "zh-chnsenticorp": "zh-chnsenticorp/ChnSentiCorp_htl_all.csv",
+    }
+    records = _csv_rows(data / "reviews" / files[name])
+    grouped = "cat" in (records[0] if records else {})
+    rows = []
+    for i, r in enumerate(records):
+        text = (r.get("review") or "").replace("\ufeff", "").strip()
+        if text and r.get("label") in ("0", "1"):
+            rows.append((r["cat"] if grouped else str(i), text, _binary(r["label"])))
+    return Dataset(name, "zh", rows, grouped=grouped, three_class=False)
+
+
+def load(data: Path, name: str) -> Dataset:
+    return load_womens(data) if name == "womens-clothing" else load_zh(data, name)
+
+
+def split(ds: Dataset, n_train: int, n_test: int, test_share: float, seed: int) -> Split:
+    """Hold out ``test_share`` of the groups (products/categories), then sample."""
+    rng = random.Random(seed)
+    groups = sorted({g for g, _, _ in ds.rows})
+    rng.shuffle(groups)
+    test_groups = set(groups[: max(1, round(len(groups) * test_share))])
+    train = [r for r in ds.rows if r[0] not in test_groups]
+    test = [r for r in ds.rows if r[0] in test_groups]
+    train = rng.sample(train, min(n_train, len(train)))
+    test = rng.sample(test, min(n_test, len(test)))
+    if ds.grouped:
+        how = f"by group: {len(test_groups)} of {len(groups)} held out"
+        if len(groups) <= 20:
+            how += f" ({', '.join(sorted(test_groups))})"
+    else:
+        how = "random (no product or category column)"
+    return Split(
+        [t for _, t, _ in train],
+        [y for _, _, y in train],
+        [t for _, t, _ in test],
+        [y for _, _, y in test],
+        how,
+    )
+
+
+# -- metrics ---------------------------------------------------------------------------
+
+
+def macro_f1(labels: Sequence[int], proba: np.ndarray) -> float:
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(labels, proba.argmax(axis=1), average="macro", labels=[0, 1, 2]))
+
+
+def binary_accuracy(labels: Sequence[int], proba: np.ndarray) -> float:
+    y = np.asarray(labels)
+    keep = y != NEUTRAL
+    guess = np.where(proba[keep, POSITIVE] > proba[keep, NEGATIVE], POSITIVE, NEGATIVE)
+    return float(np.mean(guess == y[keep]))
+
+
+def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    start = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - start
+
+
+# -- baselines: raw VADER / snownlp ----------------------------------------------------
+
+
+def _bands(score: float, lo: float, hi: float) -> list[float]:
+    if score < lo:
+        return [1.0, 0.0, 0.0]
+    if score > hi:
+        return [0.0, 0.0, 1.0]
+    return [0.0, 1.0, 0.0]
+
+
+class Baseline:
+    """VADER compound (±0.05, its authors' thresholds) or snownlp P(positive) (0.4/0.6)."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        if language == "zh":
+            from snownlp import SnowNLP
+
+            self._score = lambda t: SnowNLP(t).sentiments - 0.5
+            self._band = (-0.1, 0.1)
+        else:
+            from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+            vader = SentimentIntensityAnalyzer()
+            self._score = lambda t: vader.polarity_scores(t)["compound"]
+            self._band = (-0.05, 0.05)
+
+    @property
+    def label(self) -> str:
+        return "snownlp" if self.language == "zh" else "vader"
+
+    def fit(self, texts: Sequence[str], labels: Sequence[int]) -> Baseline:
+        return self
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        scores = [self._score(t) if t.strip() else 0.0 for t in texts]
+        return np.array([_bands(s, *self._band) for s in scores], dtype=float)
+
+
+# -- tiers -----------------------------------------------------------------------------
+
+
+def make_model(tier: str, ds: Dataset, args: argparse.Namespace, init_from: str | None = None):
+    if tier == "baseline":
+        return Baseline(ds.language)
+    if tier == "lexicon":
+        from shopmind.reviews.lexicon import LexiconSentiment
+
+        return LexiconSentiment()
+    if tier == "linear":
+        from shopmind.reviews.linear import LinearSentiment
+
+        return LinearSentiment()
+    from shopmind.reviews.transformer import TransformerSentiment
+
+    return TransformerSentiment(
+        init_from=init_from,
+        epochs=args.epochs,
+        max_train_examples=args.max_train,
+        time_budget_s=args.time_budget,
+        threads=args.threads,
+        seed=args.seed,
+        zh_epochs=args.epochs,
+        zh_pretrain_steps=args.zh_pretrain_steps,
+        zh_min_examples=min(500, args.max_train or 500),
+    )
+
+
+def evaluate(model: Any, sp: Split, three_class: bool) -> tuple[dict[str, Any], np.ndarray]:
+    _, fit_s = timed(lambda: model.fit(sp.train_texts, sp.train_labels))
+    proba, predict_s = timed(lambda: model.predict_proba(sp.test_texts))
+    row = {
+        "fit_s": round(fit_s, 2),
+        "macro_f1": round(macro_f1(sp.test_labels, proba), 4) if three_class else None,
+        "binary_accuracy": round(binary_accuracy(sp.test_labels, proba), 4),
+        "reviews_per_s": round(len(sp.test_texts) / predict_s, 1),
+        "n_train": len(sp.train_texts),
+        "n_test": len(sp.test_texts),
+    }
+    fallback = getattr(model, "fallback_", None)
+    if fallback:
+        row["fallback"] = dict(fallback)
+    return row, proba
+
+
+def pipeline_throughput(model: Any, sp: Split, ds: Dataset, args: argparse.Namespace) -> dict:
+    """Our ``predict_proba`` vs a plain transformers pipeline over the same route model."""
+    from transformers import pipeline
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()  # the mean-pooling class is "not supported": it still runs
+    route = "zh" if ds.language == "zh" else "en"
+    if route not in model.routes_:
+        return {"skipped": f"no trained {route} route ({model.fallback_.get(route, '?')})"}
+    rm = model.routes_[route]
+    pipe = pipeline(
+        "text-classification", model=rm.bert, tokenizer=rm.tokenizer, device=-1, top_k=None
+    )
+    texts = sp.test_texts
+    kwargs = {"batch_size": args.batch_size, "truncation": True, "max_length": rm.max_length}
+    pipe(texts[:8], **kwargs)  # warm-up, both sides
+    model.predict_proba(texts[:8])
+    ours, ours_s = timed(lambda: model.predict_proba(texts))
+    theirs, theirs_s = timed(lambda: pipe(texts, **kwargs))
+    label2id = rm.bert.config.label2id
+    proba = np.zeros((len(texts), 3))
+    for i, scores in enumerate(theirs):
+        for s in scores:
+            proba[i, label2id[s["label"]]] = s["score"]
+    return {
+        "ours_reviews_per_s": round(len(texts) / ours_s, 1),
+        "pipeline_reviews_per_s": round(len(texts) / theirs_s, 1),
+        "ratio": round(theirs_s / ours_s, 2),
+        "agreement": round(float(np.mean(ours.argmax(1) == proba.argmax(1))), 4),
+        "ours_binary_accuracy": round(binary_accuracy(sp.test_labels, ours), 4),
+        "pipeline_binary_accuracy": round(binary_accuracy(sp.test_labels, proba), 4),
+        "batch_size": args.batch_size,
+    }
+
+
+def pretraining_effect(ds: Dataset, sp: Split, args: argparse.Namespace) -> dict[str, Any]:
+    """Fine-tune with and without domain pretraining on the training texts (same seed)."""
+    from shopmind.reviews.transformer.pretrain import pretrain
+
+    out: dict[str, Any] = {"dataset": ds.name}
+    without, _ = evaluate(make_model("transformer", ds, args), sp, ds.three_class)
+    with tempfile.TemporaryDirectory() as tmp:
+        summary, pre_s = timed(
+            lambda: pretrain(
+                sp.train_texts,
+                tmp,
+                language=ds.language,
+                time_budget_s=args.pretrain_budget,
+                seed=args.seed,
+                threads=args.threads,
+            )
+        )
+        with_pre, _ = evaluate(
+            make_model("transformer", ds, args, init_from=tmp), sp, ds.three_class
+        )
+    out.update(without=without, with_pretraining=with_pre, pretrain_s=round(pre_s, 1))
+    out["pretrain_summary"] = json.loads(json.dumps(summary, default=str))
+    return out
+
+
+# -- run -------------------------------------------------------------------------------
+
+
+def run_dataset(ds: Dataset, tiers: Sequence[str], args: argparse.Namespace) -> dict[str, Any]:
+    sp = split(ds, args.train, args.test, args.test_share, args.seed)
+    result: dict[str, Any] = {"split": sp.how, "three_class": ds.three_class, "tiers": {}}
+    for tier in tiers:
+        model = make_model(tier, ds, args)
+        name = model.label if tier == "baseline" else tier
+        print(f"  {ds.name}: {name} …", flush=True)
+        try:
+            row, _ = evaluate(model, sp, ds.three_class)
+            if tier == "transformer" and args.pipeline:
+                row["pipeline"] = pipeline_throughput(model, sp, ds, args)
+        except Exception as exc:  # one failing tier must not lose the others' numbers
+            row = {"error": f"{type(exc).__name__}: {exc}"}
+        result["tiers"][name] = row
+    return result
+
+
+def table(results: dict[str, Any]) -> str:
+    head = (
+        f"{'data set':<20} {'model':<12} {'macro-F1':>8} {'bin acc':>8} {'rev/s':>9} {'fit s':>7}"
+    )
+    lines = [head, "-" * len(head)]
+    for ds_name, res in results["datasets"].items():
+        for tier, row in res["tiers"].items():
+            if "error" in row:
+                lines.append(f"{ds_name:<20} {tier:<12} error: {row['error'][:60]}")
+                continue
+            f1 = "—" if row["macro_f1"] is None else f"{row['macro_f1']:.3f}"
+            lines.append(
+                f"{ds_name:<20} {tier:<12} {f1:>8} {row['binary_accuracy']:>8.3f} "
+                f"{row['reviews_per_s']:>9.1f} {row['fit_s']:>7.1f}"
+            )
+            pipe = row.get("pipeline")
+            if pipe and "ratio" in pipe:
+                lines.append(
+                    f"{'':<20} {'  vs pipeline':<12} ratio {pipe['ratio']:.2f}x "
+                    f"(ours {pipe['ours_reviews_per_s']}/s, pipeline "
+                    f"{pipe['pipeline_reviews_per_s']}/s), agreement {pipe['agreement']:.3f}"
+                )
+        lines.append(f"{'':<20} split: {res['split']}")
+    pre = results.get("pretraining")
+    if pre:
+        for key in ("without", "with_pretraining"):
+            r = pre[key]
+            f1 = "—" if r.get("macro_f1") is None else f"{r['macro_f1']:.3f}"
+            lines.append(f"pretraining {key:<17} macro-F1 {f1} bin acc {r.get('binary_accuracy')}")
+    return "\n".join(lines)
+
+
+def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    default_data = os.environ.get("SHOPMIND_DATA") or str(ROOT.parent / "shared" / "data")
+    p.add_argument("--data", default=default_data, help="folder holding reviews/")
+    p.add_argument("--out", default=str(ROOT / "bench" / "results" / "reviews.json"))
+    p.add_argument("--quick", action="store_true", help="tiny sizes, a couple of minutes")
+    p.add_argument("--tiers", default=",".join(TIERS), help=f"comma list of {TIERS}")
+    p.add_argument("--datasets", default=",".join(DATASETS), help=f"comma list of {DATASETS}")
+    p.add_argument("--train", type=int, default=20000, help="training reviews per data set")
+    p.add_argument("--test", type=int, default=3000, help="test reviews per data set")
+    p.add_argument("--test-share", type=float, default=0.25, help="share of groups held out")
+    p.add_argument("--max-train", type=int, default=4000, help="transformer training cap")
+    p.add_argument("--epochs", type=int, default=2, help="transformer epochs")
+    p.add_argument("--time-budget", type=float, default=1200.0, help="transformer s per route")
+    p.add_argument("--zh-pretrain-steps", type=int, default=300)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--batch-size", type=int, default=64, help="scoring batch, both sides")
+    p.add_argument("--no-pipeline", dest="pipeline", action="store_false")
+    p.add_argument("--pretrain", action="store_true", help="measure domain pretraining")
+    p.add_argument("--pretrain-budget", type=float, default=600.0)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    if args.quick:
+        args.train, args.test, args.max_train, args.epochs = 600, 300, 600, 1
+        args.time_budget, args.zh_pretrain_steps, args.pretrain_budget = 15.0, 20, 20.0
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse(argv)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    tiers = [t.strip() for t in args.tiers.split(",") if t.strip()]
+    unknown = set(tiers) - set(TIERS)
+    if unknown:
+        raise SystemExit(f"unknown tier(s) {sorted(unknown)}; choose from {TIERS}")
+    names = [d.strip() for d in args.datasets.split(",") if d.strip()]
+    if args.quick and args.datasets == ",".join(DATASETS):
+        names = ["womens-clothing", "zh-online-shopping", "zh-waimai"]
+    data = Path(args.data)
+    results: dict[str, Any] = {
+        "settings": {k: v for k, v in vars(args).items() if k not in ("out",)},
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "torch": torch.__version__,
+        "datasets": {},
+    }
+    started = time.perf_counter()
+    for name in names:
+        ds = load(data, name)
+        run_tiers = tiers
+        if args.quick and name != "womens-clothing" and name != "zh-online-shopping":
+            run_tiers = [t for t in tiers if t != "transformer"]  # keep --quick short
+        print(f"{name}: {len(ds.rows)} reviews", flush=True)
+        results["datasets"][name] = run_dataset(ds, run_tiers, args)
+    if args.pretrain and names:
+        ds = load(data, names[0])
+        sp = split(ds, args.train, args.test, args.test_share, args.seed)
+        results["pretraining"] = pretraining_effect(ds, sp, args)
+    results["total_s"] = round(time.perf_counter() - started, 1)
+    print(table(results))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {out} ({results['total_s']} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
