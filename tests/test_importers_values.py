@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from shopmind.store.importers.reading import detect_encoding, key, sniff_delimiter
-from shopmind.store.importers.text import front_matter, html_to_text, parse_html, parse_markdown
+from shopmind.store.importers.text import (
+    front_matter,
+    html_to_text,
+    parse_html,
+    parse_markdown,
+    visible_text,
+)
 from shopmind.store.importers.values import (
     detect_language,
     parse_bool,
@@ -121,6 +127,15 @@ def test_html_to_text_drops_scripts_and_styles_and_decodes_entities() -> None:
     assert "alert" not in text and "color" not in text
     # Escaped markup is text, kept as text and never interpreted.
     assert html_to_text("2 &lt; 3 &lt;script&gt;") == "2 < 3 <script>"
+
+
+def test_visible_text_tells_tags_from_prose_and_keeps_lines_when_asked() -> None:
+    assert html_to_text("I <3 this & 2 < 3 > 1") == "I <3 this & 2 < 3 > 1"
+    assert visible_text("<p>line one\nline two</p>", keep_newlines=True) == (
+        "\nline one\nline two\n"
+    )
+    assert html_to_text("<p>line one\nline two</p>") == "line one line two"
+    assert "x" not in html_to_text("<title>x</title><div>body</div>")  # title is not body text
 
 
 def test_parse_html_title_falls_back_to_h1() -> None:

@@ -134,6 +134,40 @@ def test_saved_files_are_json_and_npz_without_pickle(tmp_path):
         LexiconSentiment.load(tmp_path / "m")
 
 
+def _sentiment_sentences(words: tuple[str, ...], label: int, seed: int) -> list[tuple[str, int]]:
+    import random
+
+    rng = random.Random(seed)
+    frames = ("这件{}，{}。", "收到了{}，真是{}。", "{}用了一周，{}！", "给家人买的{}，{}。")
+    things = ("外套", "耳机", "水杯", "台灯", "背包", "鞋子")
+    return [
+        (rng.choice(frames).format(rng.choice(things), rng.choice(words)), label) for _ in range(40)
+    ]
+
+
+def test_e5_block_knows_sentiment_words_the_training_text_never_had(tmp_path):
+    train = _sentiment_sentences(("很好", "非常满意", "太棒了"), POSITIVE, 1)
+    train += _sentiment_sentences(("很差", "非常失望", "太糟了"), NEGATIVE, 2)
+    test = _sentiment_sentences(("质量一流，强烈推荐", "超出预期，爱不释手"), POSITIVE, 3)
+    test += _sentiment_sentences(("做工粗糙，想退货", "完全是垃圾，后悔买了"), NEGATIVE, 4)
+    texts, labels = [t for t, _ in train], [y for _, y in train]
+    test_texts, test_labels = [t for t, _ in test], [y for _, y in test]
+    with_e5 = LinearSentiment(embedder="e5").fit(texts, labels)
+    ngrams = LinearSentiment().fit(texts, labels)
+    e5_acc = accuracy(with_e5, test_texts, test_labels)
+    ngram_acc = accuracy(ngrams, test_texts, test_labels)
+    assert e5_acc >= 0.7  # measured 0.75; the n-grams alone are at chance (0.51)
+    assert e5_acc >= ngram_acc + 0.15
+    assert with_e5.coef_.shape[1] == ngrams.coef_.shape[1] + 384
+    with_e5.save(tmp_path / "m")
+    loaded = LinearSentiment.load(tmp_path / "m")
+    assert loaded.embedder == "e5"
+    np.testing.assert_allclose(loaded.predict_proba(test_texts), with_e5.predict_proba(test_texts))
+    assert with_e5.explain("这件外套很好。")  # n-gram blocks only, sliced past the e5 block
+    with pytest.raises(ValueError, match="embedder must be None or 'e5'"):
+        LinearSentiment(embedder="bert")
+
+
 # -- real data (skipped without ../shared/data) -----------------------------------------
 
 

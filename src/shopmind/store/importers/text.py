@@ -6,25 +6,35 @@ import html
 import re
 from html.parser import HTMLParser
 
-_SKIP = {"script", "style", "noscript", "template", "head", "svg", "iframe", "object", "math"}
+_SKIP = {
+    "script", "style", "noscript", "template", "head", "title", "svg", "iframe", "object",
+    "math",
+}  # fmt: skip
 _BLOCK = {
     "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "fieldset",
     "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header",
     "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "td", "th", "tr", "ul",
 }  # fmt: skip
 _SPACE = re.compile(r"[ \t\r\f\v\u00a0]+")
+# A real tag (``<p>``, ``</div>``, ``<br/>``, ``<!-- ``): "I <3 this" or "2 < 3" is not one.
+_LOOKS_LIKE_HTML = re.compile(r"<(?:/?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?/?>|!--)")
 
 
 class _TextParser(HTMLParser):
-    """Collects visible text; remembers ``<title>`` and the first ``<h1>``."""
+    """Collects visible text; remembers ``<title>`` and the first ``<h1>``.
 
-    def __init__(self) -> None:
+    ``keep_newlines``: a line break inside text stays one (plain text pasted into HTML,
+    as in reviews) instead of being HTML white space.
+    """
+
+    def __init__(self, keep_newlines: bool = False) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.skip = 0
         self.title = ""
         self.h1 = ""
         self._in: str | None = None
+        self._keep_newlines = keep_newlines
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if self._in is None and tag in ("title", "h1") and not getattr(self, tag):
@@ -52,7 +62,30 @@ class _TextParser(HTMLParser):
         elif self._in == "h1":
             self.h1 += data
         if not self.skip:
-            self.parts.append(data.replace("\n", " "))
+            self.parts.append(data if self._keep_newlines else data.replace("\n", " "))
+
+
+def looks_like_html(text: str) -> bool:
+    """Whether ``text`` holds a real tag or comment (not just a ``<`` in prose)."""
+    return _LOOKS_LIKE_HTML.search(text) is not None
+
+
+def visible_text(markup: str, keep_newlines: bool = False) -> str:
+    """The visible text of HTML, entities decoded, white space not yet tidied.
+
+    Text without a real tag only has its entities decoded. Nothing is run or fetched:
+    the standard library's tolerant parser reads the markup, and if it ever raises, the
+    tags are cut out with a pattern instead.
+    """
+    if not looks_like_html(markup):
+        return html.unescape(markup)
+    parser = _TextParser(keep_newlines)
+    try:
+        parser.feed(markup)
+        parser.close()
+    except Exception:  # the parser is tolerant; this is a last line of defence
+        return html.unescape(re.sub(r"<[^<>]*>", " ", markup))
+    return "".join(parser.parts)
 
 
 def tidy(text: str) -> str:
@@ -78,10 +111,8 @@ def parse_html(markup: str) -> tuple[str, str]:
 
 
 def html_to_text(markup: str) -> str:
-    """Visible plain text of an HTML fragment (a product description, say)."""
-    if "<" not in markup and "&" not in markup:
-        return tidy(markup)
-    return parse_html(markup)[1]
+    """Visible plain text of an HTML fragment (a product description, say), tidied."""
+    return tidy(visible_text(markup))
 
 
 _FRONT = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(\n|\Z)", re.S)
