@@ -356,9 +356,9 @@ def pipeline_throughput(model: Any, sp: Split, ds: Dataset, args: argparse.Names
     """Our ``predict_proba`` vs a plain transformers pipeline over the same route model.
 
     On the first ``--throughput-texts`` test texts, ``--rounds`` interleaved rounds of:
-    ours at the model's precision (``"auto"``), ours forced to float32, the pipeline at
-    its default batch size (1) and at ``--batch-size``; medians. The ratio is against
-    the faster pipeline; agreement and accuracy come from the first round.
+    ours at the model's precision (``"auto"``), ours forced to float32 and to int8, the
+    pipeline at its default batch size (1) and at ``--batch-size``; medians. The ratio
+    is against the faster pipeline; agreement and accuracy come from the first round.
     """
     from transformers import pipeline
     from transformers.utils import logging as hf_logging
@@ -403,6 +403,7 @@ def pipeline_throughput(model: Any, sp: Split, ds: Dataset, args: argparse.Names
     paths = {
         f"ours_{auto}": ours(model.precision),
         "ours_float32": ours("float32"),
+        "ours_int8": ours("int8"),
         "pipeline_batch_1": theirs(),
         f"pipeline_batch_{args.batch_size}": theirs(batch_size=args.batch_size),
     }
@@ -430,6 +431,10 @@ def pipeline_throughput(model: Any, sp: Split, ds: Dataset, args: argparse.Names
         "agreement": round(
             float(np.mean(first[ours_name].argmax(1) == first[best_pipe].argmax(1))), 4
         ),
+        "agreement_with_float32": {
+            n: round(float(np.mean(p.argmax(1) == first["ours_float32"].argmax(1))), 4)
+            for n, p in first.items()
+        },
         "binary_accuracy": {n: round(binary_accuracy(labels, p), 4) for n, p in first.items()},
         "macro_f1": {n: round(macro_f1(labels, p), 4) for n, p in first.items()}
         if ds.three_class

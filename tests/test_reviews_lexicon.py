@@ -73,6 +73,22 @@ def test_fit_moves_the_neutral_band_to_the_stores_labels(tmp_path):
     assert LexiconSentiment.load(tmp_path / "lex").band("en") == fitted.band("en")
 
 
+def test_fit_calibrates_a_large_set_on_a_sample(monkeypatch):
+    from shopmind.reviews import lexicon
+
+    texts = [f"item {i} is okay" for i in range(90)] + [f"item {i} is superb" for i in range(90)]
+    labels = [NEUTRAL] * 90 + [POSITIVE] * 90
+    seen = []
+    real = LexiconSentiment._polarities
+    monkeypatch.setattr(lexicon, "MAX_CALIBRATION", 60)
+    monkeypatch.setattr(
+        LexiconSentiment, "_polarities", lambda self, t, r: seen.append(len(t)) or real(self, t, r)
+    )
+    fitted = LexiconSentiment().fit(texts, labels)
+    assert seen == [60]
+    assert fitted.band("en")[1] >= 0.25  # "okay" (VADER 0.23) is inside the neutral band
+
+
 def test_fit_keeps_default_band_for_a_language_it_saw_too_little_of():
     model = LexiconSentiment().fit(["great", "awful", "很好"], [POSITIVE, NEGATIVE, POSITIVE])
     assert model.band("en") == (-0.05, 0.05) and model.band("zh") == (-0.3, 0.3)

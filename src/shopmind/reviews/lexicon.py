@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import string
 import unicodedata
 from collections.abc import Sequence
@@ -40,6 +41,9 @@ from shopmind.reviews.routing import (
 FORMAT = 1
 _GRID = np.round(np.arange(-0.95, 0.951, 0.05), 2)
 _MIN_CALIBRATION = 30
+# A band has two numbers; a few thousand reviews fix them. More only costs time (snownlp
+# scores about 50-150 texts/s here), so larger sets are sampled down to this many.
+MAX_CALIBRATION = 3000
 _EMOJI_TAIL = frozenset({"\u200d", "\ufe0f", "\ufe0e"})
 
 
@@ -212,7 +216,8 @@ class LexiconSentiment:
         """Calibrate each language's neutral band on labelled reviews (optional).
 
         A language needs at least 30 non-blank reviews and two distinct labels; otherwise
-        it keeps its default band.
+        it keeps its default band. Beyond ``MAX_CALIBRATION`` reviews a language is
+        calibrated on a fixed-seed sample of that many.
         """
         prepared = prepare_texts(texts, self.max_chars)
         y = np.asarray(labels, dtype=int)
@@ -220,6 +225,8 @@ class LexiconSentiment:
             raise ValueError(f"{len(prepared)} texts but {len(y)} labels")
         self.bands_: dict[str, tuple[float, float]] = {}
         for route, rows in self._groups(prepared).items():
+            if len(rows) > MAX_CALIBRATION:
+                rows = sorted(random.Random(0).sample(rows, MAX_CALIBRATION))
             if len(rows) >= _MIN_CALIBRATION and len(np.unique(y[rows])) >= 2:
                 s = self._polarities([prepared[i].text for i in rows], route)
                 self.bands_[route] = calibrate_band(s, y[rows])
