@@ -19,7 +19,7 @@ fine-tuned English model and texts also go through a plain transformers
 the two agree. ``--pretrain`` adds the effect of domain pretraining (with vs without,
 same seed) on the first data set.
 
-    .venv/bin/python bench/reviews.py --quick --out bench/results/reviews-quick.json
+    .venv/bin/python bench/reviews.py --quick --out /tmp/reviews-quick.json
     .venv/bin/python bench/reviews.py --tiers lexicon,linear,transformer --pretrain
 """
 

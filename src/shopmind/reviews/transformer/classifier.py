@@ -115,8 +115,8 @@ class TransformerSentiment:
         pooler ("cls"). ``probe``: fit the head on frozen features before fine-tuning
         everything. ``precision`` of scoring: ``"auto"`` (bfloat16 autocast where the
         hardware does bfloat16, e.g. AVX512-BF16/AMX CPUs, else float32), ``"float32"``,
-        ``"bfloat16"`` or ``"int8"`` (a dynamic int8 copy; faster but it changes about one
-        label in ten, so never chosen by ``"auto"``).
+        ``"bfloat16"`` or ``"int8"`` (a dynamic int8 copy; it changed 5% of the labels in
+        the benchmark, so ``"auto"`` never picks it).
         """
         self.init_from = init_from
         self.config = config
