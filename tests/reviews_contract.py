@@ -70,6 +70,13 @@ LEXICON_WORDS = Vocab(
     positive=("excellent", "wonderful", "amazing", "perfect"),
     filler=_FILLER,
 )
+# Chinese markers made of rare characters that never occur in the filler.
+ZH_INVENTED = Vocab(
+    negative=("鼋鼍", "夔魍", "魑魅"),
+    neutral=("饕餮", "貔貅", "麒麟"),
+    positive=("鸾凤", "鸳鸯", "凤凰"),
+    filler=("这个", "衣服", "今天", "收到", "包裹", "颜色", "尺码", "我们", "快递", "买了"),
+)
 SKEW = (0.2, 0.15, 0.65)  # like real reviews: mostly positive
 
 

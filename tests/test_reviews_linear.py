@@ -9,8 +9,8 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 from reviews_contract import (
+    ZH_INVENTED,
     SentimentContract,
-    Vocab,
     accuracy,
     binary_accuracy,
     macro_f1,
@@ -22,14 +22,6 @@ from reviews_contract import (
 from shopmind.reviews.base import NEGATIVE, NEUTRAL, POSITIVE
 from shopmind.reviews.lexicon import LexiconSentiment
 from shopmind.reviews.linear import LinearSentiment, char_ngrams, tokens, word_ngrams
-
-# Chinese markers made of characters that never occur in the filler.
-ZH_INVENTED = Vocab(
-    negative=("鼋鼍", "夔魍", "魑魅"),
-    neutral=("饕餮", "貔貅", "麒麟"),
-    positive=("鸾凤", "鸳鸯", "凤凰"),
-    filler=("这个", "衣服", "今天", "收到", "包裹", "颜色", "尺码", "我们", "快递", "买了"),
-)
 
 
 class TestLinearContract(SentimentContract):

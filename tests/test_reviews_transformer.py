@@ -10,7 +10,7 @@ import pytest
 import torch
 from sklearn.exceptions import NotFittedError
 
-from reviews_contract import Vocab, accuracy, synthetic_reviews
+from reviews_contract import ZH_INVENTED, accuracy, synthetic_reviews
 from shopmind.reviews.base import NEUTRAL
 from shopmind.reviews.lexicon import LexiconSentiment
 from shopmind.reviews.transformer import EncoderConfig, TransformerSentiment, pretrain
@@ -31,17 +31,9 @@ from shopmind.reviews.transformer.tokenize import (
 )
 from test_reviews_contract_transformer import TINY, tiny_model
 
-# Chinese reviews with invented markers: rare characters never used in the filler.
-ZH_VOCAB = Vocab(
-    negative=("鼋鼍", "夔魍", "魑魅"),
-    neutral=("饕餮", "貔貅", "麒麟"),
-    positive=("鸾凤", "鸳鸯", "凤凰"),
-    filler=("这个", "衣服", "今天", "收到", "包裹", "颜色", "尺码", "我们", "快递", "买了"),
-)
-
 
 def zh_reviews(n: int, seed: int) -> tuple[list[str], list[int]]:
-    texts, labels = synthetic_reviews(n, ZH_VOCAB, seed=seed)
+    texts, labels = synthetic_reviews(n, ZH_INVENTED, seed=seed)
     return [t.replace(" ", "").rstrip(".") + "。" for t in texts], labels
 
 

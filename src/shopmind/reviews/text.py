@@ -19,11 +19,6 @@ _KEEP_FORMAT = frozenset({"\u200d"})  # zero-width joiner: part of emoji sequenc
 _SENTENCE_END = re.compile(r"[.!?。！？…]+[\"')\]」』”’]*(?=\s|$)|[。！？]")
 
 
-def strip_html(raw: str) -> str:
-    """Visible text of an HTML fragment (line breaks kept); plain text has entities decoded."""
-    return visible_text(raw, keep_newlines=True)
-
-
 def _keep(ch: str) -> bool:
     cat = unicodedata.category(ch)
     if cat == "Cc":
@@ -40,7 +35,8 @@ def clean_text(raw: str) -> str:
     block elements such as ``<p>`` or ``<br>``) collapse to a single ``\\n`` so sentence
     splitting downstream still sees them. Emoji (and their joiners) are kept.
     """
-    text = strip_html(unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n")))
+    text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
+    text = visible_text(text, keep_newlines=True)
     if not text.replace("\n", " ").replace("\t", " ").isprintable():  # fast path: all clean
         text = "".join(ch for ch in text if _keep(ch))
     text = _SPACES.sub(" ", text.replace("\xa0", " "))

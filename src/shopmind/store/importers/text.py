@@ -65,11 +65,6 @@ class _TextParser(HTMLParser):
             self.parts.append(data if self._keep_newlines else data.replace("\n", " "))
 
 
-def looks_like_html(text: str) -> bool:
-    """Whether ``text`` holds a real tag or comment (not just a ``<`` in prose)."""
-    return _LOOKS_LIKE_HTML.search(text) is not None
-
-
 def visible_text(markup: str, keep_newlines: bool = False) -> str:
     """The visible text of HTML, entities decoded, white space not yet tidied.
 
@@ -77,7 +72,7 @@ def visible_text(markup: str, keep_newlines: bool = False) -> str:
     the standard library's tolerant parser reads the markup, and if it ever raises, the
     tags are cut out with a pattern instead.
     """
-    if not looks_like_html(markup):
+    if not _LOOKS_LIKE_HTML.search(markup):
         return html.unescape(markup)
     parser = _TextParser(keep_newlines)
     try:
