@@ -19,8 +19,17 @@ fine-tuned English model and texts also go through a plain transformers
 the two agree. ``--pretrain`` adds the effect of domain pretraining (with vs without,
 same seed) on the first data set.
 
+``--cross-domain`` instead measures shops the model never saw: Amazon 2018 and Women's
+Clothing are each split by product/category, every tier is trained on one data set's
+training split and scored on both held-out splits, with VADER beside it. Besides 3-class
+macro-F1 and binary accuracy it reports strict accuracy (starred reviews only, 1–2 or
+4–5 stars, where a ``neutral`` label counts wrong) and the share labelled neutral; the
+linear and transformer rows also show the tier with its prior correction and (for the
+transformer) its head re-fit turned off, all from one training.
+
     .venv/bin/python bench/reviews.py --quick --out /tmp/reviews-quick.json
     .venv/bin/python bench/reviews.py --tiers lexicon,linear,transformer --pretrain
+    .venv/bin/python bench/reviews.py --cross-domain --out bench/results/reviews-cross.json
 """
 
 from __future__ import annotations
@@ -205,6 +214,13 @@ def macro_f1(labels: Sequence[int], proba: np.ndarray) -> float:
     from sklearn.metrics import f1_score
 
     return float(f1_score(labels, proba.argmax(axis=1), average="macro", labels=[0, 1, 2]))
+
+
+def strict_accuracy(labels: Sequence[int], proba: np.ndarray) -> float:
+    """Accuracy on starred reviews (1–2 or 4–5 stars): a ``neutral`` label counts wrong."""
+    y = np.asarray(labels)
+    keep = y != NEUTRAL
+    return float(np.mean(proba[keep].argmax(axis=1) == y[keep]))
 
 
 def binary_accuracy(labels: Sequence[int], proba: np.ndarray) -> float:
@@ -528,6 +544,141 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# -- cross-domain: trained on one shop's reviews, scored on another's -------------------
+
+CROSS = ("amazon2018", "womens-clothing")
+
+
+def scores(labels: Sequence[int], proba: np.ndarray) -> dict[str, float]:
+    y = np.asarray(labels)
+    return {
+        "macro_f1": round(macro_f1(labels, proba), 4),
+        "strict_accuracy": round(strict_accuracy(labels, proba), 4),
+        "binary_accuracy": round(binary_accuracy(labels, proba), 4),
+        "neutral_share": round(float(np.mean(proba.argmax(axis=1) == NEUTRAL)), 4),
+        "n": len(y),
+    }
+
+
+def _softmax_rows(logits: np.ndarray) -> np.ndarray:
+    z = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def cross_variants(tier: str, model: Any, sp: Split, tests: dict[str, Split]) -> dict:
+    """Score every test set with the tier as shipped and with its correction swapped.
+
+    The shipped tiers correct the class-weighted loss back to the store's label mix
+    (``shopmind.reviews.prior``): a shift tuned for macro-F1 on a validation split
+    where the store has enough reviews. Beside it, from the same training: no
+    correction at all, and logit adjustment to the training set's label prior. The
+    correction is a constant shift of the logits, so one training serves every variant.
+    """
+    from shopmind.reviews.prior import PriorCorrection
+    from shopmind.reviews.routing import prepare_texts
+
+    shipped = model.prior_ if tier == "linear" else model.priors_.get("en")
+    prior = PriorCorrection.fit(sp.train_labels, "balanced")
+    none = PriorCorrection(prior.prior, prior.trained, 0.0)
+    variants = {"no correction": none, "prior (logit adjustment)": prior, "shipped": shipped}
+    if tier == "linear":
+        out: dict[str, Any] = {}
+        for name, correction in variants.items():
+            model.prior_ = correction
+            out[name] = {
+                t: scores(s.test_labels, model.predict_proba(s.test_texts))
+                for t, s in tests.items()
+            }
+        model.prior_ = shipped
+        out["correction"] = shipped.to_dict()
+        return out
+    model.priors_ = {}
+    try:  # raw logits once per test set; every variant is a shift of them
+        logits = {t: model._logits(prepare_texts(s.test_texts))[0] for t, s in tests.items()}
+    finally:
+        model.priors_ = {"en": shipped} if shipped is not None else {}
+    out = {
+        name: {
+            t: scores(tests[t].test_labels, _softmax_rows(z if c is None else c.logits(z)))
+            for t, z in logits.items()
+        }
+        for name, c in variants.items()
+    }
+    out["correction"] = None if shipped is None else shipped.to_dict()
+    out["history"] = {k: v for k, v in model.history_.get("en", {}).items() if k != "loss"}
+    return out
+
+
+def cross_domain(data: Path, tiers: Sequence[str], args: argparse.Namespace) -> dict[str, Any]:
+    """Each of ``CROSS`` split by product/category; every model trained on one data set's
+    training split is scored on both data sets' held-out splits (its own: held-out
+    products; the other: a shop it never saw)."""
+    sets = {name: load(data, name) for name in CROSS}
+    splits = {
+        name: split(ds, args.train, args.test, args.test_share, args.seed)
+        for name, ds in sets.items()
+    }
+    out: dict[str, Any] = {"splits": {n: s.how for n, s in splits.items()}, "trained_on": {}}
+    for source, ds in sets.items():
+        sp = splits[source]
+        rows: dict[str, Any] = {}
+        for tier in tiers:
+            print(f"  cross-domain, trained on {source}: {tier} …", flush=True)
+            started = time.perf_counter()
+            model = make_model(tier, ds, args)
+            name = model.label if tier == "baseline" else tier
+            try:
+                if tier in ("linear", "transformer"):
+                    key = (
+                        cache_key("transformer-x", ds, args, None) if tier == "transformer" else ""
+                    )
+                    if key and args.cache is not None:
+                        model, _ = fit_or_load(model, sp, args.cache, key)
+                    else:
+                        model.fit(sp.train_texts, sp.train_labels)
+                    rows[name] = cross_variants(tier, model, sp, splits)
+                else:
+                    rows[name] = {
+                        "shipped": {
+                            t: scores(s.test_labels, model.predict_proba(s.test_texts))
+                            for t, s in splits.items()
+                        }
+                    }
+                rows[name]["seconds"] = round(time.perf_counter() - started, 1)
+            except Exception as exc:  # one failing tier must not lose the others' numbers
+                rows[name] = {"error": f"{type(exc).__name__}: {exc}"}
+        out["trained_on"][source] = rows
+    return out
+
+
+SHIPPED = ("shipped",)
+
+
+def cross_table(cross: dict[str, Any]) -> str:
+    head = (
+        f"{'trained on':<16} {'tested on':<27} {'model':<36} "
+        f"{'macro-F1':>8} {'strict':>7} {'binary':>7} {'neutral':>8}"
+    )
+    lines = [head, "-" * len(head)]
+    for source, rows in cross["trained_on"].items():
+        for tier, variants in rows.items():
+            if "error" in variants:
+                lines.append(f"{source:<16} {tier}: error {variants['error'][:70]}")
+                continue
+            for variant, per_test in variants.items():
+                if variant in ("correction", "history") or not isinstance(per_test, dict):
+                    continue
+                label = tier if variant in SHIPPED else f"{tier}: {variant}"
+                for target, m in per_test.items():
+                    where = f"{target}{'' if target != source else ' (held out)'}"
+                    lines.append(
+                        f"{source:<16} {where:<27} {label:<36} {m['macro_f1']:>8.3f} "
+                        f"{m['strict_accuracy']:>7.3f} {m['binary_accuracy']:>7.3f} "
+                        f"{m['neutral_share']:>8.3f}"
+                    )
+    return "\n".join(lines)
+
+
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     default_data = os.environ.get("SHOPMIND_DATA") or str(ROOT.parent / "shared" / "data")
@@ -550,6 +701,11 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--throughput-texts", type=int, default=1000, help="texts timed vs pipeline")
     p.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds")
     p.add_argument("--pretrain", action="store_true", help="measure domain pretraining")
+    p.add_argument(
+        "--cross-domain",
+        action="store_true",
+        help=f"only the cross-domain table: trained on one of {CROSS}, tested on both",
+    )
     p.add_argument("--pretrain-budget", type=float, default=600.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
@@ -590,6 +746,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "datasets": {},
     }
     started = time.perf_counter()
+    if args.cross_domain:
+        results["cross_domain"] = cross_domain(data, tiers, args)
+        names = []
     for name in names:
         ds = load(data, name)
         run_tiers = tiers
@@ -602,7 +761,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sp = split(ds, args.train, args.test, args.test_share, args.seed)
         results["pretraining"] = pretraining_effect(ds, sp, args)
     results["total_s"] = round(time.perf_counter() - started, 1)
-    print(table(results))
+    print(cross_table(results["cross_domain"]) if args.cross_domain else table(results))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

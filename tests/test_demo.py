@@ -21,5 +21,10 @@ def test_demo_end_to_end_and_rerun(tmp_path: Path, monkeypatch) -> None:
     # The measured and true rates sit side by side for every simulated channel.
     truth = ctx.results["simulation"].channels
     assert {f"{c.source} / {c.medium}" for c in summary.channels} <= set(truth)
+    # issue 7: the published model version is listed; the thin-language clause is scored
+    # by the lexicon (positive), and decoded markup never reaches the output
+    assert "reviews/linear" in text and "v0001 *" in text
+    assert "性价比很高，这个价格很值 → positive" in text and "lexicon" in text
+    assert "<script" not in text.split("model versions and hostile text")[1]
     again = run_demo(tmp_path / "demo", customers=400, days=14, seed=3, console=console)
     assert again.results["summary"].counts == summary.counts  # re-running adds nothing

@@ -125,8 +125,9 @@ def test_html_to_text_drops_scripts_and_styles_and_decodes_entities() -> None:
     text = html_to_text(html)
     assert text.split() == ["Soft", "cotton", "tee", "&", "more.", "One", "Two"]
     assert "alert" not in text and "color" not in text
-    # Escaped markup is text, kept as text and never interpreted.
-    assert html_to_text("2 &lt; 3 &lt;script&gt;") == "2 < 3 <script>"
+    # Escaped markup is decoded and then read as markup: no live <script> comes out of it
+    # (issue 7, "Live markup from text"); a lone "<" stays text.
+    assert html_to_text("2 &lt; 3 &lt;script&gt;") == "2 < 3"
 
 
 def test_visible_text_tells_tags_from_prose_and_keeps_lines_when_asked() -> None:

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy import make_url
 from sqlalchemy.exc import OperationalError
 
@@ -99,7 +100,8 @@ def open_store(upgrade: bool = True, create: bool = False) -> Store:
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    # Messages quote user input (keys, paths): escaped, so "[/]" in it is text, not markup.
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
     return typer.Exit(code)
 
 
@@ -153,6 +155,11 @@ IMPORT_KINDS = [
     "reviews",
     "pages",
 ]
+RawOption = typer.Option(
+    "--raw",
+    help="Write CSV cells exactly as read, even those a spreadsheet would run as a "
+    "formula (by default they get a ' in front).",
+)
 
 
 def _parse_mapping(items: list[str]) -> dict[str, str]:
@@ -180,6 +187,7 @@ def import_(
         list[str],
         typer.Option("--map", help="Column mapping FIELD=COLUMN (repeatable)."),
     ] = [],  # noqa: B006
+    raw: Annotated[bool, RawOption] = False,
 ) -> None:
     """Import a store export; re-importing updates rows by natural key."""
     if kind not in IMPORT_KINDS:
@@ -201,6 +209,7 @@ def import_(
                 currency=settings.currency,
                 batch_size=settings.batch_size,
                 progress=progress,
+                raw=raw,
             )
         except ImportFileError as exc:
             raise fail(str(exc)) from exc
@@ -280,11 +289,14 @@ def apikey_revoke(
     prefix: Annotated[str, typer.Argument(help="The key's prefix (or the whole key).")],
 ) -> None:
     """Revoke an API key; requests with it are refused from then on."""
-    from shopmind.store.apikeys import revoke_api_key
+    from shopmind.store.apikeys import public_part, revoke_api_key
 
+    shown = public_part(prefix)  # never echo the secret when given the whole key
+    if shown is None:
+        raise fail("not an API key or a key prefix (12 hex digits); not shown, it may be secret")
     if not revoke_api_key(open_store(), prefix):
-        raise fail(f"no active API key with prefix {prefix!r}")
-    console.print(f"revoked {prefix}")
+        raise fail(f"no active API key with prefix {shown!r}")
+    print(f"revoked {shown}")
 
 
 reviews_app = typer.Typer(
@@ -348,10 +360,12 @@ def reviews_train(
             if value is not None:
                 params[key] = value
     store = open_store()
+    settings = get_settings()
+    params["keep"] = settings.model_versions_keep
     label = "training (steps)" if model == "transformer" else "training"
     with progress_bar(label) as progress:
         try:
-            report = train(store, get_settings().models_dir, model, progress=progress, **params)
+            report = train(store, settings.models_dir, model, progress=progress, **params)
         except ReviewsError as exc:
             raise fail(str(exc)) from exc
     console.print(report.summary())
@@ -363,10 +377,13 @@ def reviews_pretrain(time_budget: TimeBudget = None) -> None:
     from shopmind.reviews.service import ReviewsError, pretrain
 
     store = open_store()
-    params = {"time_budget_s": time_budget} if time_budget is not None else {}
+    settings = get_settings()
+    params: dict[str, object] = {"keep": settings.model_versions_keep}
+    if time_budget is not None:
+        params["time_budget_s"] = time_budget
     with progress_bar("pretraining (steps)") as progress:
         try:
-            folder = pretrain(store, get_settings().models_dir, progress=progress, **params)
+            folder = pretrain(store, settings.models_dir, progress=progress, **params)
         except ReviewsError as exc:
             raise fail(str(exc)) from exc
     console.print(
@@ -396,6 +413,7 @@ def reviews_score(
     text_column: Annotated[str, typer.Option(help="Column holding the review text.")],
     output: Annotated[Path, typer.Option(help="Where to write the scored CSV.")],
     model: ModelOption = None,
+    raw: Annotated[bool, RawOption] = False,
 ) -> None:
     """Score any CSV file: adds label, score and aspects columns."""
     from shopmind.reviews.service import ReviewsError, score_file
@@ -405,16 +423,38 @@ def reviews_score(
     with progress_bar(f"scoring {input_path.name}") as progress:
         try:
             n = score_file(
-                sentiment, input_path, text_column, output, progress=progress, aspects=aspects
+                sentiment,
+                input_path,
+                text_column,
+                output,
+                progress=progress,
+                aspects=aspects,
+                raw=raw,
             )
         except ReviewsError as exc:
             raise fail(str(exc)) from exc
     console.print(f"scored {n:,} rows → {output}")
 
 
+def _product_key(value: str | None) -> str | None:
+    """Check a PRODUCT argument with the store's key parser (exit 2 naming the argument)."""
+    from shopmind.store.keys import ProductKeyError, parse_product_key
+
+    if value is None:  # shell completion parses without values
+        return value
+    try:
+        parse_product_key(value)
+    except ProductKeyError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    return value
+
+
 @reviews_app.command("insights")
 def reviews_insights(
-    product: Annotated[str, typer.Argument(help="Product id or external id (handle, SKU key).")],
+    product: Annotated[
+        str,
+        typer.Argument(help="Product id or external id (handle, SKU key).", callback=_product_key),
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """A product's review insights: shares, trend, pros and cons, alerts."""
@@ -430,6 +470,74 @@ def reviews_insights(
     from shopmind.reviews.report import render_insights
 
     render_insights(data, console)
+
+
+models_app = typer.Typer(
+    help="Model versions in the workspace: list, roll back, prune.", no_args_is_help=True
+)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("list")
+def models_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Every model: its versions, which one is current, when made, size and metrics."""
+    from dataclasses import asdict
+
+    from shopmind.models.registry import list_models
+
+    entries = list_models(get_settings().models_dir)
+    if as_json:
+        print(json.dumps([asdict(e) for e in entries], ensure_ascii=False, indent=1))
+        return
+    if not entries:
+        console.print(f"no models in {get_settings().models_dir}")
+        return
+    from shopmind.models.report import render_models
+
+    render_models(entries, console)
+
+
+@models_app.command("rollback")
+def models_rollback(
+    name: Annotated[str, typer.Argument(help="Model name, e.g. reviews/linear.")],
+    to: Annotated[
+        str | None, typer.Option("--to", help="Version to make current (default: previous).")
+    ] = None,
+) -> None:
+    """Make the previous (or a named) complete version current again."""
+    from shopmind.models.registry import Registry, RegistryError
+
+    try:
+        version = Registry(get_settings().models_dir, name).rollback(to)
+    except RegistryError as exc:
+        raise fail(str(exc)) from exc
+    console.print(f"{name}: current version is now {version.id} ({version.created_at})")
+
+
+@models_app.command("prune")
+def models_prune(
+    name: Annotated[
+        str | None, typer.Argument(help="Model name, e.g. reviews/linear (default: all).")
+    ] = None,
+    keep: Annotated[
+        int | None,
+        typer.Option(min=1, help="Versions to keep per model (default: model_versions_keep)."),
+    ] = None,
+) -> None:
+    """Remove old versions and leftovers of killed trainings; the current one always stays."""
+    from shopmind.models.registry import Registry, RegistryError, list_models
+
+    settings = get_settings()
+    names = [name] if name else [e.name for e in list_models(settings.models_dir)]
+    for each in names:
+        try:
+            report = Registry(settings.models_dir, each).prune(keep or settings.model_versions_keep)
+        except RegistryError as exc:
+            raise fail(str(exc)) from exc
+        removed = ", ".join(report.removed_versions + report.removed_leftovers) or "nothing"
+        console.print(f"{each}: kept {', '.join(report.kept) or 'none'}; removed {removed}")
 
 
 @app.command()

@@ -36,6 +36,9 @@ batch_size = 5000
 
 # Threads for numeric and model work (torch, faiss).
 threads = 2
+
+# Versions of each model kept in models/ (the current one is always kept).
+model_versions_keep = 3
 """
 
 
@@ -55,6 +58,20 @@ class Settings(BaseSettings):
     threads: int = Field(default=2, ge=1, le=256)
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
+    # Bounded request cost (docs/api.md "Limits"): the worst allowed scoring request
+    # takes about a second on two cores; model work and request rate are capped.
+    score_max_chars: int = Field(
+        default=5000, ge=1, le=10_000_000, description="Characters per scoring request."
+    )
+    model_slots: int | None = Field(
+        default=None, ge=1, le=1024, description="Concurrent model calls; default: threads."
+    )
+    model_wait_seconds: float = Field(default=1.0, ge=0, le=60)
+    rate_limit_per_minute: float = Field(default=1200, ge=0, description="0: no rate limit.")
+    rate_limit_burst: int = Field(default=600, ge=1, le=1_000_000)
+    model_versions_keep: int = Field(
+        default=3, ge=1, le=1000, description="Versions of each model kept in models/."
+    )
 
     @field_validator("currency")
     @classmethod
@@ -64,6 +81,11 @@ class Settings(BaseSettings):
     @property
     def config_path(self) -> Path:
         return self.workspace / CONFIG_FILE
+
+    @property
+    def resolved_model_slots(self) -> int:
+        """Concurrent model calls per process: ``model_slots``, else ``threads``."""
+        return self.model_slots or self.threads
 
     @property
     def models_dir(self) -> Path:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from shopmind.config import init_workspace, load_settings
@@ -124,6 +125,33 @@ def step_reviews(ctx: DemoContext) -> None:
         render_insights(insights(ctx.store, worst), ctx.console)
 
 
+TRUST_TEXTS = (
+    "性价比很高，这个价格很值",
+    "Nice colour &lt;script&gt;alert(1)&lt;/script&gt; but the zip broke after a week.",
+)
+
+
+def step_trust(ctx: DemoContext) -> None:
+    """The model versions in the workspace, and hostile or thin-language text scored."""
+    from shopmind.models.registry import list_models
+    from shopmind.models.report import render_models
+    from shopmind.reviews.service import load_model, score_texts
+
+    models = ctx.workspace / "models"
+    render_models(list_models(models), ctx.console)
+    model = load_model(models, "linear")
+    for text, result in zip(TRUST_TEXTS, score_texts(model, list(TRUST_TEXTS)), strict=True):
+        said = ", ".join(
+            f"{a['aspect']} {a['polarity']}: {a['sentence']}" for a in result["aspects"]
+        )
+        notes = f" ({'; '.join(result['notes'])})" if result["notes"] else ""
+        ctx.console.print(
+            f"{escape(text)} → [bold]{result['label']}[/bold]{escape(notes)}"
+            + (f"; aspects: {escape(said)}" if said else ""),
+            highlight=False,
+        )
+
+
 def _most_negative(store: Store) -> int | None:
     from shopmind.store.reviews import most_negative_products
 
@@ -135,6 +163,7 @@ STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("simulate a store", step_simulate),
     ("store summary", step_summary),
     ("review intelligence", step_reviews),
+    ("model versions and hostile text", step_trust),
 ]
 
 

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from shopmind import __version__
@@ -18,6 +19,8 @@ from shopmind.api.routers import health as health_routes
 from shopmind.api.routers import reviews as reviews_routes
 from shopmind.api.routers import store as store_routes
 from shopmind.api.schemas import BatchRejected, ErrorResponse, Rejection
+from shopmind.api.throttle import install_limits
+from shopmind.api.validation import refuse_lone_surrogates, validation_error_handler
 from shopmind.config import Settings, load_settings
 from shopmind.store.db import Store
 
@@ -51,13 +54,20 @@ def create_app(
     )
     app.state.settings = settings
     app.state.store = app_store
+    install_limits(app, settings)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     app.add_exception_handler(BatchError, _batch_rejected)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.include_router(health_routes.router)
     secured = {
         "prefix": "/v1",
-        "dependencies": [Depends(require_api_key)],
-        "responses": {401: {"model": ErrorResponse, "description": "Missing or bad API key"}},
+        # The key first (401 before any look at the body), then the text policy of every body.
+        "dependencies": [Depends(require_api_key), Depends(refuse_lone_surrogates)],
+        "responses": {
+            400: {"model": ErrorResponse, "description": "Body bytes that are not UTF-8 JSON"},
+            401: {"model": ErrorResponse, "description": "Missing or bad API key"},
+            429: {"model": ErrorResponse, "description": "Rate limit of the key (Retry-After)"},
+        },
     }
     app.include_router(store_routes.router, **secured)
     app.include_router(events_routes.router, **secured)

@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from shopmind.api.throttle import check_rate
 from shopmind.config import Settings
-from shopmind.store.apikeys import verify_api_key
+from shopmind.store.apikeys import key_prefix, verify_api_key
 from shopmind.store.db import Store
 
 bearer_scheme = HTTPBearer(
@@ -33,11 +34,16 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def require_api_key(
+    request: Request,
     store: StoreDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     header_key: Annotated[str | None, Depends(header_scheme)],
 ) -> str:
-    """The caller's key, checked against the store; 401 when missing, unknown or revoked."""
+    """The caller's key, checked against the store; 401 when missing, unknown or revoked.
+
+    A valid key then pays the route's cost from its rate-limit bucket (429 when empty,
+    see ``shopmind.api.throttle``).
+    """
     key = bearer.credentials if bearer is not None else header_key
     if not key:
         raise _unauthorized(
@@ -45,6 +51,7 @@ def require_api_key(
         )
     if not verify_api_key(store, key):
         raise _unauthorized("invalid or revoked API key")
+    check_rate(request, key_prefix(key) or key)
     return key
 
 

@@ -30,6 +30,22 @@ class ErrorResponse(BaseModel):
     detail: str = Field(description="What went wrong, in words.")
 
 
+class FieldError(BaseModel):
+    """One invalid part of a request (FastAPI's shape; echoed text is cut and made safe)."""
+
+    type: str = Field(description="Kind of error, e.g. missing, string_too_long, value_error.")
+    loc: list[str | int] = Field(description='Where: ["body", "texts", 0], ["path", "product"].')
+    msg: str
+    input: Any = Field(default=None, description="The offending value, cut to 100 characters.")
+    ctx: dict[str, Any] | None = None
+
+
+class InvalidRequest(BaseModel):
+    """422: the request does not fit the route's schema (or is not JSON, or not text)."""
+
+    detail: list[FieldError]
+
+
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
     version: str

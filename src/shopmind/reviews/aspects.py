@@ -8,6 +8,10 @@ Japanese. A clause that names no aspect is attached to the clause before it in t
 sentence ("the fit is a little loose | but fine"), as is one that names the same aspects
 without a contrast word; what is left are *units*, each scored by the sentiment model as
 one text. Negation is the sentiment model's business, not the keyword matcher's.
+
+Splitting reads each character a bounded number of times, and a "sentence" is at most
+``SENTENCE_CHARS`` long (text without punctuation is cut into pieces), so the cost of a
+review grows linearly with its length.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from shopmind.models.segments import segment_spans
 from shopmind.reviews.base import LABELS, SentimentModel
 from shopmind.reviews.insights import QUOTE_CHARS, shorten
 from shopmind.reviews.language import detect_language
@@ -319,13 +324,15 @@ def _merge(
 # -- sentences and clauses -----------------------------------------------------------------
 
 Span = tuple[int, int, bool]  # start, end, begins with a contrast word
+SENTENCE_CHARS = 500
+"""Longest sentence; longer ones (text without punctuation) are cut into pieces this long."""
 
 _EN_END = re.compile(
     r"[.!?;…]+[\"')\]”’]*(?=\s|$)|(?<=[a-z])[.!?]+(?=[A-Z][a-z])|(?:\.{2,}|…)(?=\w)|[。！？；]+|\n"
 )
 _CJK_END = re.compile(r"[。！？；!?;…]+[\"')\]」』”’]*|(?<!\d)\.|\.(?!\d)|\n")
 _EN_CONTRAST = re.compile(r"(?<!\w)(?:but|however|although|though|whereas)(?!\w)", re.I)
-_EN_NOT_CONTRAST = re.compile(r"(?:nothing|anything|all|everything|as)\s+$", re.I)
+_EN_NOT_CONTRAST = re.compile(r"(?:nothing|anything|all|everything|as)$", re.I)
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff"
 _CJK_COMMA = re.compile(rf"[，,：:]|(?<=[{_HAN}])\s+(?=[{_HAN}])")  # a space between Han too
 _CJK_CONTRAST = re.compile(r"但是|可是|然而|不过|只是|就是|但(?![是愿])")
@@ -344,17 +351,30 @@ def _cut(text: str, start: int, end: int, pattern: re.Pattern[str]) -> list[tupl
     return [(a, b) for a, b in spans if text[a:b].strip()]
 
 
+def _idiom_before(text: str, start: int, at: int) -> bool:
+    """Whether ``text[start:at]`` ends in "nothing", "all", "as" … and then spaces.
+
+    Only the few characters before ``at`` are read, so checking every "but" of a long
+    unpunctuated sentence stays linear in its length.
+    """
+    word_end = at
+    while word_end > start and text[word_end - 1].isspace():
+        word_end -= 1
+    if word_end == at:
+        return False
+    return _EN_NOT_CONTRAST.search(text, max(start, word_end - 10), word_end) is not None
+
+
 def _en_contrasts(text: str, start: int, end: int) -> list[int]:
     cuts = []
     for m in _EN_CONTRAST.finditer(text, start, end):
-        word = m.group().lower()
-        before, after = text[start : m.start()], text[m.end() : m.end() + 8].lower()
-        if word == "but" and (_EN_NOT_CONTRAST.search(before) or after.startswith(" also")):
+        word, at = m.group().lower(), m.start()
+        after = text[m.end() : m.end() + 8].lower()
+        if word == "but" and (_idiom_before(text, start, at) or after.startswith(" also")):
             continue
-        if word == "though" and _EN_NOT_CONTRAST.search(before):
+        if word == "though" and _idiom_before(text, start, at):
             continue
-        at = m.start()
-        if word == "though" and before.lower().endswith("even "):
+        if word == "though" and text[max(start, at - 5) : at].lower() == "even ":
             at -= len("even ")
         cuts.append(at)
     return cuts
@@ -380,12 +400,20 @@ def _clauses_of(text: str, start: int, end: int, cjk: bool) -> list[Span]:
 
 
 def sentence_spans(text: str, language: str) -> list[list[Span]]:
-    """Sentences of ``text`` as lists of clause spans (see ``split_sentences``)."""
+    """Sentences of ``text`` as lists of clause spans (see ``split_sentences``).
+
+    A sentence longer than ``SENTENCE_CHARS`` (text without punctuation) is cut into
+    pieces of at most that many characters (``segment_spans``), each a sentence of its
+    own, so no unit handed to the sentiment model is longer.
+    """
     cjk = language.split("-")[0] in SUBSTRING_LANGUAGES
-    return [
-        _clauses_of(text, a, b, cjk)
-        for a, b in _cut(text, 0, len(text), _CJK_END if cjk else _EN_END)
-    ]
+    spans = []
+    for a, b in _cut(text, 0, len(text), _CJK_END if cjk else _EN_END):
+        for lo, hi in segment_spans(text, SENTENCE_CHARS, a, b):
+            clauses = _clauses_of(text, lo, hi, cjk)
+            if clauses:
+                spans.append(clauses)
+    return spans
 
 
 def split_sentences(text: str, language: str = "en") -> list[str]:

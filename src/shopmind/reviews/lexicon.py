@@ -10,6 +10,13 @@ so the label flips exactly at the band's edges (VADER's customary ±0.05 by defa
 probabilities move smoothly with ``s``, and ``T`` (``temperature``) sets how fast they
 saturate. ``fit`` is optional: given labelled reviews it picks each language's band by
 grid search on macro-F1; the tier works unfitted with the default bands.
+
+VADER costs more than linearly in the length of one text (it rescans its word list for
+every sentiment word), and so does snownlp's own word segmenter (it copies its best path
+at every character; Chinese words here come from ``zhseg``, the same segmentation in
+linear time). So a text longer than ``segment_chars`` is scored in segments
+(``shopmind.models.segments``) and ``s`` is their length-weighted mean; shorter texts
+score exactly as before.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 from vaderSentiment.vaderSentiment import NEGATE, SentimentIntensityAnalyzer
 
+from shopmind.models.segments import SEGMENT_CHARS, score_segments
 from shopmind.reviews.base import LABELS, NEGATIVE, POSITIVE, Prediction
 from shopmind.reviews.routing import (
     MAX_CHARS,
@@ -37,6 +45,7 @@ from shopmind.reviews.routing import (
     prepare_texts,
     to_predictions,
 )
+from shopmind.reviews.zhseg import sentiment_words
 
 FORMAT = 1
 _GRID = np.round(np.arange(-0.95, 0.951, 0.05), 2)
@@ -104,10 +113,16 @@ def vader_analyse(text: str) -> tuple[float, list[tuple[str, float]]]:
 
 
 def snownlp_analyse(text: str) -> tuple[float, list[tuple[str, float]]]:
-    """snownlp's ``2p - 1`` and each segmented word's log-odds contribution."""
+    """snownlp's ``2p - 1`` and each segmented word's log-odds contribution.
+
+    The words are snownlp's own (``Sentiment.handle``), found by ``zhseg`` in linear
+    time and once (``Sentiment.classify`` would segment the text again; segmenting is
+    most of snownlp's cost); the result is the same as ``classify``.
+    """
     clf = _snownlp()
-    words = clf.handle(text)
-    p = clf.classify(text)
+    words = sentiment_words(text)
+    label, prob = clf.classifier.classify(words)
+    p = prob if label == "pos" else 1 - prob
     bayes = clf.classifier.d
     if "pos" not in bayes or "neg" not in bayes:
         return 2 * p - 1, []
@@ -158,11 +173,13 @@ class LexiconSentiment:
         zh_band: tuple[float, float] = (-0.3, 0.3),
         temperature: float = 0.2,
         max_chars: int = MAX_CHARS,
+        segment_chars: int = SEGMENT_CHARS,
     ) -> None:
         self.en_band = en_band
         self.zh_band = zh_band
         self.temperature = temperature
         self.max_chars = max_chars
+        self.segment_chars = segment_chars
 
     # -- scoring -------------------------------------------------------------------------
 
@@ -178,8 +195,14 @@ class LexiconSentiment:
         return tuple(self.zh_band if route == "zh" else self.en_band)  # type: ignore[return-value]
 
     def _polarities(self, texts: Sequence[str], route: str) -> np.ndarray:
+        """Polarity per text; a text longer than ``segment_chars`` is scored in segments
+        (length-weighted mean), so no lexicon call grows with the length of a text."""
         analyse = snownlp_analyse if route == "zh" else vader_analyse
-        return np.array([analyse(t)[0] for t in texts], dtype=float)
+
+        def score(pieces: list[str]) -> np.ndarray:
+            return np.array([analyse(t)[0] for t in pieces], dtype=float)
+
+        return score_segments(texts, score, self.segment_chars)
 
     def _groups(self, prepared: Sequence[PreparedText]) -> dict[str, list[int]]:
         groups: dict[str, list[int]] = {}
@@ -247,14 +270,27 @@ class LexiconSentiment:
         if p.blank:
             return []
         route = self._route(p.language)
-        if route == "zh":
-            score, words = snownlp_analyse(p.text)
-        else:
-            score, words = vader_analyse(p.text)
+        score, words = self._analyse(p.text, route)
+        if route != "zh":
             words = _negation_phrases(words)
         lo, hi = self.band(route)
         label = int(band_proba(np.array([score]), lo, hi, self.temperature)[0].argmax())
         return _rank(words, label, top_k)
+
+    def _analyse(self, text: str, route: str) -> tuple[float, list[tuple[str, float]]]:
+        """Polarity and weighed words of one text, segment by segment (as ``_polarities``)."""
+        analyse = snownlp_analyse if route == "zh" else vader_analyse
+        words: list[tuple[str, float]] = []
+
+        def score(pieces: list[str]) -> list[float]:
+            out = []
+            for piece in pieces:
+                polarity, weighed = analyse(piece)
+                words.extend(weighed)
+                out.append(polarity)
+            return out
+
+        return float(score_segments([text], score, self.segment_chars)[0]), words
 
     # -- persistence ---------------------------------------------------------------------
 
@@ -264,6 +300,7 @@ class LexiconSentiment:
             "zh_band": list(self.zh_band),
             "temperature": self.temperature,
             "max_chars": self.max_chars,
+            "segment_chars": self.segment_chars,
         }
 
     def save(self, path: str | Path) -> None:
@@ -285,6 +322,7 @@ class LexiconSentiment:
             zh_band=tuple(params["zh_band"]),
             temperature=float(params["temperature"]),
             max_chars=int(params["max_chars"]),
+            segment_chars=int(params.get("segment_chars", SEGMENT_CHARS)),
         )
         if "bands" in state:
             model.bands_ = {k: (float(v[0]), float(v[1])) for k, v in state["bands"].items()}

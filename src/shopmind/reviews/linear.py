@@ -44,12 +44,22 @@ from sklearn.linear_model import LogisticRegression
 
 from shopmind.reviews.base import Prediction
 from shopmind.reviews.language import detect_language
+from shopmind.reviews.prior import (
+    Correction,
+    PriorCorrection,
+    correction_from_dict,
+    tune_shift,
+    validation_split,
+)
 from shopmind.reviews.routing import (
     MAX_CHARS,
+    MIN_LANGUAGE_EXAMPLES,
     PreparedText,
     fill_blank,
+    lexicon_fallback,
     prepare_text,
     prepare_texts,
+    thin_languages,
     to_predictions,
 )
 
@@ -121,10 +131,19 @@ class LinearSentiment:
         max_iter: int = 1000,
         max_chars: int = MAX_CHARS,
         embedder: str | None = None,
+        prior_strength: float = 1.0,
+        min_language_examples: int = MIN_LANGUAGE_EXAMPLES,
     ) -> None:
         """``embedder="e5"`` adds multilingual-e5-small sentence vectors (``models.e5``)
         to the n-gram features: the model then knows words its training text never had,
-        at the cost of running the encoder (tens of texts a second on two cores)."""
+        at the cost of running the encoder (tens of texts a second on two cores).
+        The balanced training loss is corrected back to the store's label mix at
+        prediction time (``reviews.prior``): from 1,000 starred reviews on, a stratified
+        15% (at most 3,000) is kept out of training and the shift tuned on it for
+        macro-F1; below that, logit adjustment of ``prior_strength`` (0 turns every
+        correction off). A language with fewer
+        than ``min_language_examples`` training reviews is scored by the lexicon
+        (``routing.thin_languages``)."""
         if embedder not in (None, "e5"):
             raise ValueError(f"embedder must be None or 'e5', got {embedder!r}")
         self.embedder = embedder
@@ -136,6 +155,8 @@ class LinearSentiment:
         self.max_features = max_features
         self.max_iter = max_iter
         self.max_chars = max_chars
+        self.prior_strength = prior_strength
+        self.min_language_examples = min_language_examples
 
     def get_params(self) -> dict[str, Any]:
         return {
@@ -148,6 +169,8 @@ class LinearSentiment:
             "max_iter": self.max_iter,
             "max_chars": self.max_chars,
             "embedder": self.embedder,
+            "prior_strength": self.prior_strength,
+            "min_language_examples": self.min_language_examples,
         }
 
     def _vectorizer(self, kind: str, vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
@@ -183,7 +206,22 @@ class LinearSentiment:
         if len(np.unique(y[keep])) < 2:
             raise ValueError("need non-blank training texts of at least two labels")
         docs, y = [docs[i] for i in keep], y[keep]
-        self.languages_ = sorted({prepared[i].language for i in keep} | {"und"})
+        languages = [prepared[i].language for i in keep]
+        self.fallback_ = thin_languages(languages, y, self.min_language_examples)
+        self.languages_ = sorted((set(languages) | {"und"}) - set(self.fallback_))
+        fit_at, held = validation_split(y) if self.prior_strength > 0 else (range(len(y)), [])
+        self._fit_model([docs[i] for i in fit_at], y[fit_at])
+        if held:  # a stratified split kept out of training: tune the shift on it
+            X = self._features([docs[i] for i in held])
+            z = np.full((len(held), 3), -1e9)
+            z[:, self.classes_] = X @ self.coef_.T + self.intercept_
+            self.prior_: Correction = tune_shift(z, y[held])
+        else:
+            self.prior_ = PriorCorrection.fit(y, "balanced", self.prior_strength)
+        return self
+
+    def _fit_model(self, docs: list[str], y: np.ndarray) -> None:
+        """Vocabularies, idf and the logistic regression on ``docs``."""
         self.word_, X_word = self._fit_vectorizer("word", docs)
         self.char_, X_char = self._fit_vectorizer("char", docs)
         clf = LogisticRegression(
@@ -192,7 +230,6 @@ class LinearSentiment:
         clf.fit(sp.hstack([X_word, X_char, *self._dense(docs)]).tocsr(), y)
         self.classes_ = clf.classes_.astype(int)
         self.coef_, self.intercept_ = _softmax_form(clf.coef_, clf.intercept_)
-        return self
 
     def _fit_vectorizer(self, kind: str, docs: list[str]) -> tuple[TfidfVectorizer, sp.spmatrix]:
         vec = self._vectorizer(kind)
@@ -226,12 +263,21 @@ class LinearSentiment:
             raise NotFittedError("this LinearSentiment is not trained yet: call fit() or load()")
 
     def _proba(self, prepared: Sequence[PreparedText]) -> np.ndarray:
+        """Probabilities after the prior correction; thin languages from the lexicon."""
         self._check_fitted()
         proba = np.zeros((len(prepared), 3))
-        rows = [i for i, p in enumerate(prepared) if not p.blank]
+        rows, lexicon_rows = [], []
+        for i, p in enumerate(prepared):
+            if not p.blank:
+                (lexicon_rows if p.language in self.fallback_ else rows).append(i)
         if rows:
             X = self._features([prepared[i].text for i in rows])
             proba[np.ix_(rows, self.classes_)] = _softmax(X @ self.coef_.T + self.intercept_)
+            proba[rows] = self.prior_.proba(proba[rows])
+        if lexicon_rows:
+            proba[lexicon_rows] = lexicon_fallback().predict_proba(
+                [prepared[i].text for i in lexicon_rows]
+            )
         return fill_blank(proba, prepared)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
@@ -239,7 +285,12 @@ class LinearSentiment:
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         prepared = prepare_texts(texts, self.max_chars)
-        return to_predictions(self._proba(prepared), prepared, served=self.languages_)
+        served = [*self.languages_, *self.fallback_]
+        predictions = to_predictions(self._proba(prepared), prepared, served=served)
+        for pred in predictions:
+            if pred.language in self.fallback_:
+                pred.notes.append(f"scored by the lexicon tier: {self.fallback_[pred.language]}")
+        return predictions
 
     # -- explanation ---------------------------------------------------------------------
 
@@ -257,6 +308,8 @@ class LinearSentiment:
         p = prepare_text(text, self.max_chars)
         if p.blank:
             return []
+        if p.language in self.fallback_:
+            return lexicon_fallback().explain(p.text, top_k)
         row = int(self._proba([p])[0][self.classes_].argmax())
         weights = self.coef_[row] - self.coef_.mean(axis=0)
         n_word, n_char = len(self.word_.vocabulary_), len(self.char_.vocabulary_)
@@ -281,6 +334,8 @@ class LinearSentiment:
             "format": FORMAT,
             "params": self.get_params(),
             "languages": self.languages_,
+            "fallback": self.fallback_,
+            "prior": self.prior_.to_dict(),
         }
         (folder / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
         vocab = {"word": _terms(self.word_), "char": _terms(self.char_)}
@@ -305,6 +360,11 @@ class LinearSentiment:
             params[key] = tuple(params[key])
         model = cls(**params)
         model.languages_ = list(config["languages"])
+        model.fallback_ = dict(config.get("fallback", {}))
+        # models saved before the correction existed scored without it
+        model.prior_ = correction_from_dict(config.get("prior")) or PriorCorrection(
+            (1 / 3,) * 3, (1 / 3,) * 3, 0.0
+        )
         vocab = json.loads((folder / "vocabulary.json").read_text(encoding="utf-8"))
         with np.load(folder / "weights.npz", allow_pickle=False) as w:
             model.word_ = _rebuild(model, "word", vocab["word"], w["word_idf"])

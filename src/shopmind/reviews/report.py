@@ -5,22 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 
 def render_insights(data: dict[str, Any], console: Console) -> None:
-    """Shares, trend, aspects with pros and cons, and the alert of one product."""
+    """Shares, trend, aspects with pros and cons, and the alert of one product.
+
+    Store text (ids, aspect names, shoppers' quotes) is escaped: ``[/]`` in a review is text,
+    not Rich markup (unescaped, it would end the command with ``MarkupError``).
+    """
     shares = data.get("shares", {})
     console.print(
-        f"[bold]{data.get('external_id', data.get('product_id'))}[/bold]: "
+        f"[bold]{escape(str(data.get('external_id', data.get('product_id'))))}[/bold]: "
         f"{data.get('reviews', 0):,} reviews scored by {data.get('model')} — "
         + ", ".join(f"{k} {v:.0%}" for k, v in shares.items() if v is not None)
     )
     alert = data.get("alert") or {}
     if alert.get("active"):
-        console.print(f"[red]alert:[/red] {alert.get('reason')}")
+        console.print(f"[red]alert:[/red] {escape(str(alert.get('reason')))}")
     elif alert.get("note"):
-        console.print(f"no alert possible: {alert['note']}")
+        console.print(f"no alert possible: {escape(str(alert['note']))}")
     trend = data.get("trend") or []
     if trend:
         table = Table(title="Trend by month")
@@ -37,12 +42,13 @@ def render_insights(data: dict[str, Any], console: Console) -> None:
         console.print(table)
     for aspect, info in (data.get("aspects") or {}).items():
         console.print(
-            f"[bold]{aspect}[/bold]: {info['mentions']} mentions, "
+            f"[bold]{escape(aspect)}[/bold]: {info['mentions']} mentions, "
             f"+{info['positive']} / -{info['negative']} (net {info['net']:+.2f})"
         )
         for kind, mark in (("pros", "+"), ("cons", "-")):
             for quote in info.get(kind, []):
-                console.print(f"   {mark} “{quote.get('quote', quote)}”", highlight=False)
+                text = escape(str(quote.get("quote", quote)))
+                console.print(f"   {mark} “{text}”", highlight=False)
 
 
 def _pct(value: Any) -> str:

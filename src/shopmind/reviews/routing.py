@@ -9,8 +9,10 @@ tier's per-language models, ``fill_blank`` pins blank rows to neutral and
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -70,6 +72,56 @@ def by_language(
         if not p.blank:
             groups.setdefault(route.get(p.language, p.language), []).append(i)
     return groups
+
+
+MIN_LANGUAGE_EXAMPLES = 100
+"""A language with fewer training reviews than this goes to the lexicon (see ``thin_languages``)."""
+LEXICON_LANGUAGES = ("en", "zh")
+
+
+def thin_languages(
+    languages: Sequence[str],
+    labels: Sequence[int],
+    min_examples: int = MIN_LANGUAGE_EXAMPLES,
+    candidates: Sequence[str] = LEXICON_LANGUAGES,
+) -> dict[str, str]:
+    """Languages a trained tier saw too little of, each with the reason, for the lexicon.
+
+    ``languages`` and ``labels`` are the training reviews' detected languages and labels.
+    A language among ``candidates`` (those the lexicon reads) is thin when it had fewer
+    than ``min_examples`` reviews or only one label, unless it is the language most of
+    the training data was in: then the tier is all there is. A store trained on 600
+    English reviews and 12 Chinese ones thus scores Chinese with snownlp, not with
+    n-gram weights learned from 12 examples.
+    """
+    per_language: dict[str, list[int]] = {}
+    for language, label in zip(languages, labels, strict=True):
+        per_language.setdefault(language, []).append(int(label))
+    if not per_language:
+        return {}
+    main = max(per_language, key=lambda k: len(per_language[k]))
+    thin = {}
+    for language in candidates:
+        seen = per_language.get(language, [])
+        if language == main:
+            continue
+        if len(seen) < min_examples:
+            name = _NAMES[language]
+            thin[language] = f"{len(seen)} {name} training reviews (need {min_examples})"
+        elif len(set(seen)) < 2:
+            thin[language] = f"{_NAMES[language]} training reviews have only one label"
+    return thin
+
+
+_NAMES = {"en": "English", "zh": "Chinese"}
+
+
+@functools.cache
+def lexicon_fallback() -> Any:
+    """The lexicon tier with its default bands, shared by every tier that falls back to it."""
+    from shopmind.reviews.lexicon import LexiconSentiment  # the lexicon imports this module
+
+    return LexiconSentiment()
 
 
 def fill_blank(proba: np.ndarray, prepared: Sequence[PreparedText]) -> np.ndarray:

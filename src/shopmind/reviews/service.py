@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -15,7 +16,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from shopmind.models.registry import (
+    DEFAULT_KEEP,
+    ArtifactCache,
+    Registry,
+    RegistryError,
+    Version,
+)
 from shopmind.reviews.base import SentimentModel, stars_to_label
+from shopmind.safety import SafeDictWriter
 from shopmind.store import Store
 from shopmind.store.reviews import (
     ReviewRecord,
@@ -32,6 +41,7 @@ from shopmind.store.reviews import (
 
 TIERS = ("lexicon", "linear", "transformer")
 Progress = Callable[[int], Any] | None
+log = logging.getLogger(__name__)
 
 
 class ReviewsError(ValueError):
@@ -39,7 +49,48 @@ class ReviewsError(ValueError):
 
 
 def model_dir(models_dir: Path, tier: str) -> Path:
+    """The registry folder of ``tier`` (``pretrained`` for the domain-pretrained encoder)."""
     return Path(models_dir) / "reviews" / tier
+
+
+def registry(models_dir: Path, tier: str, keep: int = DEFAULT_KEEP) -> Registry:
+    """The versions of ``tier`` (``reviews/<tier>`` in the model registry).
+
+    A model a pre-registry shopmind wrote in place is adopted as a version when it loads,
+    and ignored (never loaded) when it does not.
+    """
+    check = _pretrained_check if tier == "pretrained" else _legacy_check(tier)
+    return Registry(models_dir, f"reviews/{tier}", keep=keep, legacy_check=check)
+
+
+def _loader(tier: str) -> Callable[[Path], SentimentModel]:
+    """``load(folder)`` of ``tier``, importing the tier only when a folder is loaded."""
+    return lambda folder: _tier_class(tier).load(folder)
+
+
+def _legacy_check(tier: str) -> Callable[[Path], object]:
+    """Raise unless a folder written in place holds a whole model of ``tier`` (it loads)."""
+
+    def check(folder: Path) -> object:
+        if tier == "transformer" and not (folder / "shopmind.json").is_file():
+            raise FileNotFoundError(f"{folder}: no shopmind.json (the save never finished)")
+        return _tier_class(tier).load(folder)
+
+    return check
+
+
+def _pretrained_check(folder: Path) -> None:
+    """Raise unless ``folder`` holds a finished ``pretrain`` output (each route's json last)."""
+    routes = [f for f in (folder, folder / "zh") if (f / "model.safetensors").exists()]
+    if not routes:
+        raise FileNotFoundError(f"{folder}: no pretrained model")
+    for route in routes:
+        if not (route / "pretrain.json").is_file():
+            raise FileNotFoundError(f"{route}: no pretrain.json (pretraining never finished)")
+    from shopmind.reviews.transformer.model import load_pretrainer
+
+    for route in routes:
+        load_pretrainer(route)
 
 
 def _tier_class(tier: str) -> type:
@@ -59,25 +110,66 @@ def _tier_class(tier: str) -> type:
 
 
 def load_model(models_dir: Path, tier: str = "lexicon") -> SentimentModel:
-    """The trained model of ``tier`` from the workspace (the lexicon needs no training)."""
-    cls = _tier_class(tier)
-    folder = model_dir(models_dir, tier)
-    if tier == "lexicon" and not folder.exists():
-        return cls()
-    if not folder.exists():
-        raise ReviewsError(
-            f"no trained {tier} model in {folder}; train one with: "
-            f"shopmind reviews train --model {tier}"
-        )
-    return cls.load(folder)
+    """The current version of ``tier`` from the workspace (the lexicon needs no training).
+
+    Only a complete version (every file matches its manifest) is ever loaded.
+    """
+    if tier not in TIERS:
+        _tier_class(tier)  # raises, naming the tiers
+    try:
+        model = registry(models_dir, tier).load(_loader(tier))
+    except RegistryError as exc:
+        raise ReviewsError(str(exc)) from exc
+    if model is not None:
+        return model
+    if tier == "lexicon":
+        return _tier_class(tier)()
+    raise ReviewsError(
+        f"no trained {tier} model in {model_dir(models_dir, tier)}; train one with: "
+        f"shopmind reviews train --model {tier}"
+    )
 
 
 def best_model(models_dir: Path) -> SentimentModel:
-    """The strongest trained tier in the workspace: transformer, then linear, then lexicon."""
+    """The strongest tier with a complete current version: transformer, linear, lexicon.
+
+    A tier whose current version is damaged is skipped (and logged), never loaded.
+    """
     for tier in reversed(TIERS):
-        if tier == "lexicon" or model_dir(models_dir, tier).exists():
-            return load_model(models_dir, tier)
-    raise AssertionError("unreachable")  # pragma: no cover
+        try:
+            model = registry(models_dir, tier).load(_loader(tier))
+        except RegistryError as exc:
+            log.warning("not using the %s tier: %s", tier, exc)
+            continue
+        if model is not None:
+            return model
+    return _tier_class("lexicon")()
+
+
+def model_cache(models_dir: Path, tier: str | None = None) -> ArtifactCache[SentimentModel]:
+    """``tier`` (None: the best one) loaded once, reloaded when a new version is published.
+
+    For a long-running server: each ``get()`` stats the tiers' version pointers.
+    """
+    tiers = reversed(TIERS) if tier is None else (tier,)
+    pointers = [registry(models_dir, t).pointer_path for t in tiers]
+    if tier is None:
+        return ArtifactCache(lambda: best_model(models_dir), pointers, "reviews/best")
+    return ArtifactCache(lambda: load_model(models_dir, tier), pointers, f"reviews/{tier}")
+
+
+def save_model(
+    models_dir: Path,
+    tier: str,
+    model: SentimentModel,
+    metrics: dict[str, Any] | None = None,
+    keep: int = DEFAULT_KEEP,
+) -> Version:
+    """Publish a fitted model as the new current version of ``tier`` (see models.registry)."""
+    get_params = getattr(model, "get_params", None)
+    source = {"tier": tier, "params": get_params() if get_params else {}}
+    source = json.loads(json.dumps(source, default=str))
+    return registry(models_dir, tier, keep).publish(model.save, metrics, source)
 
 
 @dataclass
@@ -87,12 +179,13 @@ class TrainReport:
     label_counts: dict[str, int]
     seconds: float
     path: Path
+    version: str = ""
 
     def summary(self) -> str:
         counts = ", ".join(f"{k} {v:,}" for k, v in self.label_counts.items())
         return (
             f"trained {self.tier} on {self.examples:,} starred reviews ({counts}) "
-            f"in {self.seconds:.1f} s → {self.path}"
+            f"in {self.seconds:.1f} s → version {self.version} in {self.path}"
         )
 
 
@@ -112,11 +205,13 @@ def train(
     models_dir: Path,
     tier: str = "linear",
     progress: Progress = None,
+    keep: int = DEFAULT_KEEP,
     **params: Any,
 ) -> TrainReport:
-    """Fit ``tier`` on the store's starred reviews and save it in the workspace.
+    """Fit ``tier`` on the store's starred reviews and publish it as a new version.
 
-    ``progress`` (transformer only) is called with the training step as it goes.
+    ``progress`` (transformer only) is called with the training step as it goes; ``keep``
+    versions of the tier stay in the workspace.
     """
     from shopmind.reviews.base import LABELS
 
@@ -129,23 +224,37 @@ def train(
     started = time.perf_counter()
     model = _tier_class(tier)(**params)
     if tier == "transformer":
-        pretrained = model_dir(models_dir, "pretrained")
-        if pretrained.exists() and getattr(model, "init_from", None) is None:
-            model.init_from = str(pretrained)
-    if tier == "transformer":
+        if getattr(model, "init_from", None) is None:
+            pretrained = _current_pretrained(models_dir)
+            model.init_from = str(pretrained.path) if pretrained else None
         model.fit(texts, labels, progress=progress)
     else:
         model.fit(texts, labels)
-    folder = model_dir(models_dir, tier)
-    model.save(folder)
     counts = {name: labels.count(i) for i, name in enumerate(LABELS)}
-    return TrainReport(tier, len(texts), counts, time.perf_counter() - started, folder)
+    seconds = time.perf_counter() - started
+    metrics = {"examples": len(texts), "label_counts": counts, "train_seconds": round(seconds, 1)}
+    version = save_model(models_dir, tier, model, metrics, keep)
+    return TrainReport(tier, len(texts), counts, seconds, version.path, version.id)
 
 
-def pretrain(store: Store, models_dir: Path, progress: Progress = None, **params: Any) -> Path:
+def _current_pretrained(models_dir: Path) -> Version | None:
+    try:
+        return registry(models_dir, "pretrained").current()
+    except RegistryError as exc:
+        raise ReviewsError(f"{exc} (or pretrain again: shopmind reviews pretrain)") from exc
+
+
+def pretrain(
+    store: Store,
+    models_dir: Path,
+    progress: Progress = None,
+    keep: int = DEFAULT_KEEP,
+    **params: Any,
+) -> Path:
     """Domain-pretrain the transformer (MLM + NSP) on the store's review and product text.
 
-    ``progress`` is called with the training step of the route being pretrained.
+    ``progress`` is called with the training step of the route being pretrained. The
+    result is published as a new version of ``reviews/pretrained``; its folder is returned.
     """
     from shopmind.reviews.transformer import pretrain as run_pretrain
 
@@ -153,9 +262,12 @@ def pretrain(store: Store, models_dir: Path, progress: Progress = None, **params
     texts += list(product_texts(store))
     if len(texts) < 10:
         raise ReviewsError(f"too little text to pretrain on ({len(texts)} texts)")
-    folder = model_dir(models_dir, "pretrained")
-    run_pretrain(texts, folder, progress=progress, **params)
-    return folder
+    source = json.loads(json.dumps({"kind": "pretrained", "params": params}, default=str))
+    with registry(models_dir, "pretrained", keep).stage({"texts": len(texts)}, source) as staged:
+        summary = run_pretrain(texts, staged.path, progress=progress, **params)
+        staged.metrics["routes"] = sorted(summary)
+    assert staged.version is not None
+    return staged.version.path
 
 
 @dataclass
@@ -374,12 +486,15 @@ def score_file(
     batch_size: int = 256,
     progress: Progress = None,
     aspects: Any = None,
+    raw: bool = False,
 ) -> int:
     """Score a CSV's text column; the output adds label, score and aspects to every row.
 
     Rows are written batch by batch to a temporary file renamed at the end, so the
     output is never half-written and the input never touched; if scoring fails midway,
-    the rows already scored are kept in ``<output>.partial.csv``.
+    the rows already scored are kept in ``<output>.partial.csv``. Cells a spreadsheet
+    would run as a formula (``=…``, ``@…``) get a ``'`` in front unless ``raw``
+    (:mod:`shopmind.safety.spreadsheet`).
     """
     input_path, output_path = Path(input_path), Path(output_path)
     if output_path.exists() and output_path.resolve() == input_path.resolve():
@@ -390,7 +505,7 @@ def score_file(
     done = 0
     try:
         with fh, tmp.open("w", encoding="utf-8", newline="") as out:
-            writer = csv.DictWriter(out, fieldnames=fields + extra, extrasaction="ignore")
+            writer = SafeDictWriter(out, fields + extra, extrasaction="ignore", raw=raw)
             writer.writeheader()
             for chunk in _chunks(rows, batch_size):
                 texts = [row.get(text_column) or "" for row in chunk]

@@ -1,9 +1,10 @@
 """Review text hygiene: HTML to visible text, control characters out, safe truncation.
 
 Nothing here raises on any ``str``: review text is untrusted and arrives as plain text,
-HTML fragments, entity-encoded exports or mis-decoded bytes. Markup goes through the
-store's ``visible_text`` (the standard library's tolerant ``html.parser``, the same one
-the importers use; no code or script is ever evaluated) and only visible text is kept.
+HTML fragments, entity-encoded exports or mis-decoded bytes. Markup goes through
+:mod:`shopmind.safety` (an HTML5 parser; entities decoded and parsed again until no
+markup is left; nothing is ever run), the one module every importer and output uses for
+untrusted text, so an aspect sentence can never carry a ``<script>``.
 """
 
 from __future__ import annotations
@@ -11,21 +12,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from shopmind.store.importers.text import visible_text
+from shopmind.safety import visible_text
 
-_SPACES = re.compile(r"[^\S\n]+")
-_NEWLINES = re.compile(r"\s*\n\s*")
-_KEEP_FORMAT = frozenset({"\u200d"})  # zero-width joiner: part of emoji sequences
 _SENTENCE_END = re.compile(r"[.!?。！？…]+[\"')\]」』”’]*(?=\s|$)|[。！？]")
-
-
-def _keep(ch: str) -> bool:
-    cat = unicodedata.category(ch)
-    if cat == "Cc":
-        return ch in "\n\t"
-    if cat == "Cf":
-        return ch in _KEEP_FORMAT
-    return cat not in ("Cs", "Co", "Cn")
 
 
 def clean_text(raw: str) -> str:
@@ -33,14 +22,12 @@ def clean_text(raw: str) -> str:
 
     Runs of spaces and tabs become one space; line breaks (including those implied by
     block elements such as ``<p>`` or ``<br>``) collapse to a single ``\\n`` so sentence
-    splitting downstream still sees them. Emoji (and their joiners) are kept.
+    splitting downstream still sees them. Emoji (and their joiners) are kept. Text with
+    no ``<`` or ``&`` (most reviews) never reaches the HTML parser.
     """
-    text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
-    text = visible_text(text, keep_newlines=True)
-    if not text.replace("\n", " ").replace("\t", " ").isprintable():  # fast path: all clean
-        text = "".join(ch for ch in text if _keep(ch))
-    text = _SPACES.sub(" ", text.replace("\xa0", " "))
-    return _NEWLINES.sub("\n", text).strip()
+    text = raw if raw.isascii() else unicodedata.normalize("NFC", raw)
+    lines = (" ".join(line.split()) for line in visible_text(text, keep_newlines=True).split("\n"))
+    return "\n".join(line for line in lines if line)
 
 
 def has_content(cleaned: str) -> bool:

@@ -42,6 +42,15 @@ def key_prefix(key: str) -> str | None:
     return prefix
 
 
+def public_part(text: str) -> str | None:
+    """What may be shown of a key or prefix someone typed: the prefix, never the secret.
+
+    A whole key gives its prefix, a prefix itself; anything else (a mistyped key, a bare
+    secret) gives ``None``: nothing of it may be shown.
+    """
+    return key_prefix(text) or (text if _PREFIX.fullmatch(text) else None)
+
+
 def create_api_key(store: Store, name: str) -> str:
     """Create a key labelled ``name``; return it in clear (the only time it is shown)."""
     name = name.strip()

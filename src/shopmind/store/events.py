@@ -23,6 +23,7 @@ from shopmind.store.writer import insert_new
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 _MAX_ITEMS = 200
+_MONEY_LIMIT = 1e10  # exclusive bound of a Money (NUMERIC(12, 2)) value
 
 
 class EventError(ValueError):
@@ -126,8 +127,9 @@ def _number(value: Any, field: str, negative: bool = True) -> float | None:
         number = float(value)
     except (TypeError, ValueError, OverflowError) as exc:
         raise EventError(field, f"not a number: {value!r}"[:80]) from exc
-    if number != number or abs(number) > 1e10:
-        raise EventError(field, f"out of range: {value!r}"[:80])
+    # NUMERIC(12, 2) holds less than 10**10 in magnitude once rounded (PostgreSQL refuses more).
+    if number != number or abs(round(number, 2)) >= _MONEY_LIMIT:
+        raise EventError(field, f"out of range (±{_MONEY_LIMIT:,.0f}): {value!r}"[:80])
     if number < 0 and not negative:
         raise EventError(field, f"must not be negative: {value!r}"[:80])
     return round(number, 2)

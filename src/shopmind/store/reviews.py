@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select
 
 from shopmind.store.db import Store
+from shopmind.store.keys import id_limit, parse_product_key
 from shopmind.store.models import (
     Product,
     ProductReviewInsight,
@@ -169,14 +170,20 @@ def write_product_insights(store: Store, rows: Sequence[dict[str, Any]]) -> None
 
 
 def find_product(store: Store, key: int | str) -> tuple[int, str] | None:
-    """A product by internal id or external id → (id, external_id)."""
-    conditions = [Product.external_id == str(key)]
-    if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
-        conditions.append(Product.id == int(key))
+    """A product by internal id or external id → (id, external_id).
+
+    The key goes through ``parse_product_key`` (``ProductKeyError`` when it cannot name a
+    product); a number beyond the id column's range is looked up as an external id only.
+    """
+    parsed = parse_product_key(key)
+    conditions = [Product.external_id == parsed.text]
+    product_id = parsed.id_within(id_limit(Product.id, store.engine.dialect))
+    if product_id is not None:
+        conditions.append(Product.id == product_id)
     query = select(Product.id, Product.external_id).where(or_(*conditions)).limit(2)
     with store.engine.connect() as conn:
         rows = conn.execute(query).all()
-    exact = [r for r in rows if r[1] == str(key)]
+    exact = [r for r in rows if r[1] == parsed.text]
     row = (exact or rows or [None])[0]
     return (row[0], row[1]) if row else None
 

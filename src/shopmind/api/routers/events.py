@@ -6,7 +6,13 @@ from fastapi import APIRouter
 
 from shopmind.api.deps import SettingsDep, StoreDep
 from shopmind.api.ingest import ingest_events
-from shopmind.api.schemas import BatchRejected, ErrorResponse, EventBatch, IngestResponse
+from shopmind.api.schemas import (
+    BatchRejected,
+    ErrorResponse,
+    EventBatch,
+    IngestResponse,
+    InvalidRequest,
+)
 
 router = APIRouter(tags=["events"])
 
@@ -17,7 +23,10 @@ router = APIRouter(tags=["events"])
     summary="Ingest a batch of GA4-style events",
     responses={
         413: {"model": ErrorResponse, "description": "Request body too large"},
-        422: {"model": BatchRejected, "description": "Invalid events; nothing stored"},
+        422: {
+            "model": BatchRejected | InvalidRequest,
+            "description": "Invalid events (BatchRejected) or body (InvalidRequest): none stored",
+        },
     },
 )
 def post_events(batch: EventBatch, store: StoreDep, settings: SettingsDep) -> IngestResponse:

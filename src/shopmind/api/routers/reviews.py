@@ -8,20 +8,24 @@ from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
 from shopmind.api.deps import SettingsDep, StoreDep
+from shopmind.api.schemas import ErrorResponse
+from shopmind.api.throttle import check_text_budget, model_work, rate_cost
+from shopmind.api.validation import ProductKeyPath
+from shopmind.models.registry import ArtifactCache
 from shopmind.reviews.base import SentimentModel
 from shopmind.reviews.service import (
     ReviewsError,
     aspect_config,
-    best_model,
     insights,
-    load_model,
+    model_cache,
     score_texts,
 )
 
 router = APIRouter(tags=["reviews"])
 
 MAX_TEXTS = 256
-MAX_CHARS = 20_000
+MAX_CHARS = 20_000  # per text; all texts together: Settings.score_max_chars
+SCORE_COST = 10  # rate-limit tokens per scoring request (other routes cost 1)
 
 
 class ScoreRequest(BaseModel):
@@ -75,31 +79,41 @@ class InsightsResponse(BaseModel):
 
 
 def _model(request: Request, settings: SettingsDep, tier: str | None) -> SentimentModel:
-    """Models are loaded once per process and tier, then reused."""
-    cache: dict[str | None, SentimentModel] = request.app.state.__dict__.setdefault(
-        "review_models", {}
-    )
-    if tier not in cache:
-        models = settings.models_dir
-        cache[tier] = best_model(models) if tier is None else load_model(models, tier)
-    return cache[tier]
+    """Models are loaded once per process and tier, and reloaded when a training publishes
+    a new version (a stat of the version pointers per request; the old model serves
+    until the new one has loaded, and keeps serving if that load fails)."""
+    state = request.app.state.__dict__
+    caches: dict[str | None, ArtifactCache[SentimentModel]] = state.setdefault("review_models", {})
+    if tier not in caches:
+        caches.setdefault(tier, model_cache(settings.models_dir, tier))
+    return caches[tier].get()
 
 
 @router.post(
-    "/reviews/score", response_model=ScoreResponse, summary="Sentiment and aspects of texts"
+    "/reviews/score",
+    response_model=ScoreResponse,
+    summary="Sentiment and aspects of texts",
+    responses={
+        409: {"model": ErrorResponse, "description": "The model asked for is not trained"},
+        413: {"model": ErrorResponse, "description": "More characters than score_max_chars"},
+        503: {"model": ErrorResponse, "description": "Every model slot busy (Retry-After)"},
+    },
+    openapi_extra=rate_cost(SCORE_COST),
 )
 def score(body: ScoreRequest, request: Request, settings: SettingsDep) -> ScoreResponse:
-    try:
-        model = _model(request, settings, body.model)
-    except ReviewsError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
-    if "review_aspects" not in request.app.state.__dict__:
+    check_text_budget(body.texts, settings.score_max_chars, "score_max_chars")
+    with model_work(request):
         try:
-            request.app.state.review_aspects = aspect_config(settings.workspace)
+            model = _model(request, settings, body.model)
         except ReviewsError as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
-    aspects = request.app.state.review_aspects
-    results = score_texts(model, body.texts, with_aspects=body.aspects, aspects=aspects)
+        if "review_aspects" not in request.app.state.__dict__:
+            try:
+                request.app.state.review_aspects = aspect_config(settings.workspace)
+            except ReviewsError as exc:
+                raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
+        aspects = request.app.state.review_aspects
+        results = score_texts(model, body.texts, with_aspects=body.aspects, aspects=aspects)
     return ScoreResponse(model=model.name, results=[ScoreOut(**r) for r in results])
 
 
@@ -107,8 +121,9 @@ def score(body: ScoreRequest, request: Request, settings: SettingsDep) -> ScoreR
     "/products/{product}/review-insights",
     response_model=InsightsResponse,
     summary="A product's review insights (by id or external id)",
+    responses={404: {"model": ErrorResponse, "description": "No such product, or not analysed"}},
 )
-def review_insights(product: str, store: StoreDep) -> InsightsResponse:
+def review_insights(product: ProductKeyPath, store: StoreDep) -> InsightsResponse:
     try:
         data = insights(store, product)
     except ReviewsError as exc:

@@ -45,6 +45,13 @@ from shopmind.models.device import set_threads
 from shopmind.models.trainer import TrainerConfig
 from shopmind.models.weights import MINILM, resolve
 from shopmind.reviews.base import LABELS, Prediction
+from shopmind.reviews.prior import (
+    Correction,
+    PriorCorrection,
+    correction_from_dict,
+    tune_shift,
+    validation_split,
+)
 from shopmind.reviews.routing import (
     MAX_CHARS,
     PreparedText,
@@ -52,6 +59,7 @@ from shopmind.reviews.routing import (
     fill_blank,
     prepare_text,
     prepare_texts,
+    thin_languages,
     to_predictions,
 )
 from shopmind.reviews.transformer import e5route
@@ -104,6 +112,10 @@ class TransformerSentiment:
         zh_epochs: int = 3,
         zh_lr: float = 5e-4,
         max_chars: int = MAX_CHARS,
+        head_examples: int | None = 50_000,
+        refit_head: bool = True,
+        prior_strength: float = 1.0,
+        min_language_examples: int = 100,
     ) -> None:
         """Hyperparameters only (see the module docstring for the routes).
 
@@ -117,7 +129,17 @@ class TransformerSentiment:
         everything. ``precision`` of scoring: ``"auto"`` (bfloat16 autocast where the
         hardware does bfloat16, e.g. AVX512-BF16/AMX CPUs, else float32), ``"float32"``,
         ``"bfloat16"`` or ``"int8"`` (a dynamic int8 copy; it changed 5% of the labels in
-        the benchmark, so ``"auto"`` never picks it).
+        the benchmark, so ``"auto"`` never picks it). ``head_examples``: the head is
+        fitted on frozen features of up to this many of the store's reviews (None: all)
+        before fine-tuning on the ``max_train_examples`` sample, and with ``refit_head``
+        fitted again on the fine-tuned encoder's features of the same reviews after it.
+        The class-weighted loss is corrected back to the store's label mix at
+        prediction time (``reviews.prior``): with at least 1,000 English reviews a
+        stratified 15% (at most 3,000) is kept out of training and the shift is tuned
+        on it for macro-F1; otherwise logit adjustment of ``prior_strength`` (0 turns
+        every correction off). The English route falls
+        back to the lexicon when it has fewer than ``min_language_examples`` reviews and
+        is not the store's main language.
         """
         self.init_from = init_from
         self.config = config
@@ -147,6 +169,10 @@ class TransformerSentiment:
         self.zh_epochs = zh_epochs
         self.zh_lr = zh_lr
         self.max_chars = max_chars
+        self.head_examples = head_examples
+        self.refit_head = refit_head
+        self.prior_strength = prior_strength
+        self.min_language_examples = min_language_examples
 
     # -- training ------------------------------------------------------------------------
 
@@ -161,19 +187,56 @@ class TransformerSentiment:
         self.routes_: dict[str, RouteModel | e5route.E5Route] = {}
         self.fallback_: dict[str, str] = {}
         self.history_: dict[str, Any] = {}
+        self.priors_: dict[str, PriorCorrection] = {}
+        route_of = {"zh": "zh"}
+        languages = [route_of.get(p.language, "en") for p in prepared if not p.blank]
+        thin = thin_languages(
+            languages, [int(v) for v, p in zip(y, prepared, strict=True) if not p.blank],
+            self.min_language_examples, candidates=("en",),
+        )  # fmt: skip
         for route in ROUTES:
-            rows = self._sample(groups[route])
-            reason = self._cannot_train(route, y[rows])
+            held: list[int] = []
+            fit_rows = groups[route]
+            if route == "en" and self.prior_strength > 0:
+                keep, held_at = validation_split(y[fit_rows], seed=self.seed)
+                fit_rows, held = [fit_rows[i] for i in keep], [fit_rows[i] for i in held_at]
+            rows = self._sample(fit_rows, self.max_train_examples)
+            reason = self._cannot_train(route, y[rows]) or thin.get(route)
             if reason:
                 self.fallback_[route] = reason
                 continue
             route_texts = [prepared[i].text for i in rows]
             route_labels = [int(v) for v in y[rows]]
-            fit_route = self._fit_en if route == "en" else self._fit_zh
-            self.routes_[route], self.history_[route] = fit_route(
-                route_texts, route_labels, progress
-            )
+            if route == "en":
+                head_rows = self._sample(fit_rows, self.head_examples)
+                head = ([prepared[i].text for i in head_rows], [int(v) for v in y[head_rows]])
+                model, history = self._fit_en(route_texts, route_labels, progress, head)
+                self.routes_[route], self.history_[route] = model, history
+            else:
+                self.routes_[route], self.history_[route] = self._fit_zh(
+                    route_texts, route_labels, progress
+                )
+            if isinstance(self.routes_[route], RouteModel):  # e5: the linear tier corrects
+                self.priors_[route] = self._correction(route, y[groups[route]], prepared, held, y)
         return self
+
+    def _correction(
+        self,
+        route: str,
+        route_labels: np.ndarray,
+        prepared: Sequence[PreparedText],
+        held: list[int],
+        y: np.ndarray,
+    ) -> Correction:
+        """Tuned on the held-out reviews where there are some, else the store's prior."""
+        if held:
+            model = self.routes_[route]
+            texts = [prepared[i].text for i in held]
+            z, _ = model.logits(texts, self.eval_batch_size, self.precision)
+            tuned = tune_shift(z, y[held])
+            self.history_[route]["correction"] = tuned.to_dict()
+            return tuned
+        return PriorCorrection.fit(route_labels, self.class_weight, self.prior_strength)
 
     def _groups(self, prepared: Sequence[PreparedText]) -> dict[str, list[int]]:
         groups: dict[str, list[int]] = {route: [] for route in ROUTES}
@@ -181,10 +244,10 @@ class TransformerSentiment:
             groups["zh" if language == "zh" else "en"].extend(rows)
         return groups
 
-    def _sample(self, rows: list[int]) -> list[int]:
-        if self.max_train_examples is None or len(rows) <= self.max_train_examples:
+    def _sample(self, rows: list[int], cap: int | None) -> list[int]:
+        if cap is None or len(rows) <= cap:
             return rows
-        return sorted(random.Random(self.seed).sample(rows, self.max_train_examples))
+        return sorted(random.Random(self.seed).sample(rows, cap))
 
     def _cannot_train(self, route: str, y: np.ndarray) -> str:
         if len(y) == 0:
@@ -207,7 +270,11 @@ class TransformerSentiment:
         )
 
     def _fit_en(
-        self, texts: list[str], labels: list[int], progress: Progress
+        self,
+        texts: list[str],
+        labels: list[int],
+        progress: Progress,
+        head: tuple[list[str], list[int]] | None = None,
     ) -> tuple[RouteModel, dict[str, Any]]:
         start = self._en_start()
         torch.manual_seed(self.seed)
@@ -218,8 +285,17 @@ class TransformerSentiment:
             bert = load_classifier(start, self.pooling)
         model = RouteModel(tokenizer, bert, self.max_length)
         config = self._trainer_config(self.epochs, self.lr)
-        history = model.finetune(texts, labels, config, self.class_weight, progress, self.probe)
-        return model, {"start": str(start), "examples": len(texts), **history}
+        if head is not None and len(head[0]) <= len(texts):
+            head = None  # the sample is all there is: the usual probe on it
+        history = model.finetune(
+            texts, labels, config, self.class_weight, progress, self.probe, head_data=head
+        )
+        info = {"start": str(start), "examples": len(texts)}
+        if head is not None:
+            info["head_examples"] = len(head[0])
+            if self.refit_head:
+                info["refit_loss"] = model.fit_head(*head, class_weight=self.class_weight)
+        return model, {**info, **history}
 
     def _fit_zh(
         self, texts: list[str], labels: list[int], progress: Progress
@@ -317,6 +393,8 @@ class TransformerSentiment:
                 logits[rows], flags = self.routes_[route].logits(
                     texts, self.eval_batch_size, self.precision, step
                 )
+                if route in self.priors_:
+                    logits[rows] = self.priors_[route].logits(logits[rows])
                 for i, flag in zip(rows, flags, strict=True):
                     cut[i] = flag
             else:
@@ -388,6 +466,7 @@ class TransformerSentiment:
             "params": self.get_params(),
             "routes": {r: _route_kind(self.routes_.get(r)) for r in ROUTES},
             "fallback": self.fallback_,
+            "priors": {route: prior.to_dict() for route, prior in self.priors_.items()},
             "history": self.history_,
         }
         (folder / "shopmind.json").write_text(json.dumps(state, indent=1), encoding="utf-8")
@@ -418,6 +497,9 @@ class TransformerSentiment:
             elif kind != "lexicon":
                 raise ValueError(f"{config_path}: unknown route kind {kind!r} for {route!r}")
         model.fallback_ = dict(state.get("fallback", {}))
+        # models saved before the correction existed are scored without one
+        priors = state.get("priors", {})
+        model.priors_ = {r: correction_from_dict(p) for r, p in priors.items() if p}
         model.history_ = state.get("history", {})
         return model
 

@@ -58,6 +58,7 @@ class RouteModel:
         class_weight: str | None = "balanced",
         progress: Progress = None,
         probe: bool = True,
+        head_data: tuple[Sequence[str], Sequence[int]] | None = None,
     ) -> dict[str, Any]:
         """Fine-tune on cleaned texts and labels (0/1/2); returns the trainer's history.
 
@@ -65,11 +66,17 @@ class RouteModel:
         encoder's features (a linear probe), then everything is fine-tuned: a random head
         would otherwise send large, noisy gradients into good pretrained features during
         the first steps (Kumar et al., 2022, "Fine-tuning can distort pretrained features").
+        ``head_data`` — more labelled texts than fine-tuning can afford, typically all of
+        the store's reviews — is what the probe reads instead of the training sample.
         """
         enc = self.preprocess(texts)
         data = list(zip(enc.ids, labels, strict=True))
         weights = class_weights(list(labels), class_weight)
-        probe_loss = self.probe(enc, labels, weights) if probe else None
+        probe_loss = None
+        if probe and head_data is not None:
+            probe_loss = self.fit_head(*head_data, class_weight=class_weight)
+        elif probe:
+            probe_loss = self.probe(enc, labels, weights)
         net = SentimentNet(self.bert, weights)
         trainer = Trainer(config, net, data, self._collate, lengths=[len(r) for r in enc.ids])
         if progress is not None:
@@ -105,6 +112,18 @@ class RouteModel:
         with torch.enable_grad():
             optimizer.step(closure)
             return float(closure().detach())
+
+    def fit_head(
+        self, texts: Sequence[str], labels: Sequence[int], class_weight: str | None = "balanced"
+    ) -> float:
+        """Fit the head alone on the current encoder's features of ``texts`` (cleaned).
+
+        One forward pass over the texts, then L-BFGS on the head: a fine-tuned encoder's
+        head re-fitted on all of a store's reviews, not just the sample it was tuned on.
+        """
+        labels = [int(v) for v in labels]
+        self._int8 = None  # a quantised copy would keep the old head
+        return self.probe(self.preprocess(texts), labels, class_weights(labels, class_weight))
 
     def _head_inputs(self, ids: list[list[int]], batch_size: int = 64) -> torch.Tensor:
         """What the classification head reads for each text, in input order (eval mode)."""

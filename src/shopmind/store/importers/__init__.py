@@ -49,6 +49,7 @@ def import_file(
     currency: str = "USD",
     batch_size: int = 5000,
     progress: Callable[[int], None] | None = None,
+    raw: bool = False,
 ) -> ImportResult:
     """Import one file (or, for ``pages``, a folder) of the given ``kind``.
 
@@ -56,6 +57,8 @@ def import_file(
     Raises :class:`ImportFileError` (file, line, field) and stores nothing when the file
     has a bad row, unless ``skip_bad_rows``. With ``skip_bad_rows`` or a ``reject_file``,
     a reject file that is the input, or that cannot be written, is refused before reading.
+    Reject-file cells a spreadsheet would run as formulas get a ``'`` in front unless
+    ``raw`` (see :mod:`shopmind.safety.spreadsheet`).
     """
     if kind not in IMPORTERS:
         raise ValueError(f"unknown import kind {kind!r}; choose one of: {', '.join(IMPORTERS)}")
@@ -72,6 +75,7 @@ def import_file(
         currency=currency.upper(),
         batch_size=max(1, batch_size),
         progress=progress,
+        raw=raw,
     )
     if skip_bad_rows or reject_file is not None:
         check_reject_file(opts)

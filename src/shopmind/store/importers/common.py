@@ -3,7 +3,6 @@ pipeline that ties them together (:func:`import_csv`, :func:`run`)."""
 
 from __future__ import annotations
 
-import csv
 import os
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -15,6 +14,7 @@ from typing import Any, Protocol, TextIO
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
+from shopmind.safety import SafeWriter, safe_writer
 from shopmind.store.db import Store
 from shopmind.store.importers.errors import ImportFileError, RowError, format_reason
 from shopmind.store.importers.reading import Columns, CsvTable, Field, Row
@@ -63,6 +63,7 @@ class Options:
     currency: str = "USD"
     batch_size: int = 5000
     progress: Callable[[int], None] | None = None
+    raw: bool = False
 
     @property
     def reject_path(self) -> Path:
@@ -138,22 +139,27 @@ class RejectSink:
     Rows go to a hidden temporary file beside the reject file, created on the first
     rejected row; :meth:`close` (after the import committed) renames it over the reject
     file and :meth:`discard` (a failed import) deletes it. So a clean import leaves no file
-    and a failed one leaves any earlier reject file as it was.
+    and a failed one leaves any earlier reject file as it was. Merchants open reject files
+    in spreadsheets, so cells that a spreadsheet would run as a formula get a ``'`` in
+    front (:mod:`shopmind.safety.spreadsheet`), unless ``raw``.
     """
 
-    def __init__(self, path: Path, header: Sequence[str], delimiter: str = ",") -> None:
+    def __init__(
+        self, path: Path, header: Sequence[str], delimiter: str = ",", raw: bool = False
+    ) -> None:
         self.path = path
         self.header = list(header)
         self.delimiter = delimiter
+        self.raw = raw
         self.rows = 0
         self._tmp: Path | None = None
         self._fh: TextIO | None = None
-        self._writer: Any = None
+        self._writer: SafeWriter | None = None
 
-    def _open(self) -> Any:
+    def _open(self) -> SafeWriter:
         self._tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}.tmp")
         self._fh = self._tmp.open("x", encoding="utf-8", newline="")
-        writer = csv.writer(self._fh, delimiter=self.delimiter)
+        writer = safe_writer(self._fh, raw=self.raw, delimiter=self.delimiter)
         writer.writerow([*self.header, "reason"])
         return writer
 
@@ -284,7 +290,7 @@ def run(
     """The pipeline every importer ends in: a result, a reject file shaped like ``source``,
     and :func:`load` writing ``items`` through ``write(conn, batch, result)``."""
     result = ImportResult(kind, opts.path, new=new)
-    rejects = RejectSink(opts.reject_path, source.header, source.delimiter)
+    rejects = RejectSink(opts.reject_path, source.header, source.delimiter, raw=opts.raw)
     return load(store, opts, result, items, write, rejects, lambda: source.rows_read, connect)
 
 

@@ -4,6 +4,10 @@ A document's key is its path inside the folder; its title comes from front matte
 first heading or ``<title>``, else the file name. Names that mention refunds, returns,
 shipping, privacy or terms make it a ``policy``. FAQ rows are keyed by their id column
 or a hash of the question, so re-imports update in place.
+
+Every text field (body, title, FAQ question and answer) goes through
+:mod:`shopmind.safety`, so none is stored with markup in it, and a link that is not
+http(s), mailto or relative (``javascript:``, ``data:``) makes the row a bad row.
 """
 
 from __future__ import annotations
@@ -18,6 +22,14 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from shopmind.safety import (
+    front_matter,
+    html_to_text,
+    markdown_to_text,
+    one_line,
+    parse_html,
+    safe_url,
+)
 from shopmind.store.db import Store
 from shopmind.store.importers.common import (
     ImportFileError,
@@ -30,13 +42,6 @@ from shopmind.store.importers.common import (
     run,
 )
 from shopmind.store.importers.reading import Columns, CsvTable, F, Row, detect_encoding
-from shopmind.store.importers.text import (
-    front_matter,
-    html_to_text,
-    parse_html,
-    parse_markdown,
-    tidy,
-)
 from shopmind.store.importers.values import detect_language
 from shopmind.store.models import Page
 from shopmind.store.writer import upsert
@@ -121,12 +126,12 @@ def document(path: Path, external_id: str) -> dict[str, Any]:
         title, body = parse_html(text)
     elif suffix in MARKDOWN:
         meta, text = front_matter(text)
-        title, body = parse_markdown(text)
-    else:
-        title, body = "", tidy(text)
+        title, body = markdown_to_text(text)
+    else:  # plain text: markup in it is still not stored as markup
+        title, body = "", html_to_text(text, keep_newlines=True)
     if not body:
         raise RowError("file", "has no text")
-    title = (meta.get("title") or title or _title_from_name(path)).strip()
+    title = one_line(meta.get("title", "")) or title or one_line(_title_from_name(path))
     kind = meta.get("kind", "")
     if kind not in ("page", "policy", "faq"):
         kind = "policy" if _POLICY.search(external_id.lower()) else "page"
@@ -136,10 +141,22 @@ def document(path: Path, external_id: str) -> dict[str, Any]:
         "title": title[:512],
         "body": body,
         "question": None,
-        "url": (meta.get("url") or None) and meta["url"][:2048],
-        "language": (meta.get("language") or meta.get("lang") or detect_language(body))[:16],
+        "url": _url(meta.get("url")),
+        "language": (
+            one_line(meta.get("language") or meta.get("lang") or "") or detect_language(body)
+        )[:16],
         "updated_at": datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(tzinfo=None),
     }
+
+
+def _url(value: str | None, field: str = "url") -> str | None:
+    """A page's link: http(s), mailto or relative; anything else is a bad value."""
+    if not value or not value.strip():
+        return None
+    url = safe_url(value)
+    if url is None:
+        raise RowError(field, f"link {value[:200]!r} is not http(s), mailto or relative")
+    return url[:2048]
 
 
 def _title_from_name(path: Path) -> str:
@@ -159,11 +176,16 @@ def _faq_rows(table: CsvTable, cols: Columns) -> Iterator[dict[str, Any] | Rejec
 
 
 def _faq(row: Row, now: datetime) -> dict[str, Any]:
-    question = row.text("question", 10_000, required=True) or ""
+    asked = row.text("question", 10_000, required=True) or ""
+    question = one_line(asked)
+    if not question:
+        raise row.fail("question", "has no text once markup is removed")
     answer = html_to_text(row.text("answer", 1_000_000, required=True) or "")
+    if not answer:
+        raise row.fail("answer", "has no text once markup is removed")
     ident = row.text("id", 200)
-    if ident is None:
-        normal = " ".join(question.casefold().split())
+    if ident is None:  # the question as written: keys stay those of earlier imports
+        normal = " ".join(asked.casefold().split())
         ident = hashlib.sha256(normal.encode()).hexdigest()[:24]
     return {
         "external_id": f"faq:{ident}",
@@ -171,7 +193,7 @@ def _faq(row: Row, now: datetime) -> dict[str, Any]:
         "title": question[:512],
         "body": answer,
         "question": question,
-        "url": row.text("url", 2048),
+        "url": _url(row.text("url", 2048), row.cols.label("url")),
         "language": (row.text("language", 16) or detect_language(f"{question} {answer}")).lower(),
         "updated_at": now,
     }

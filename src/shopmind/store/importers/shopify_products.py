@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from shopmind.safety import html_to_text
 from shopmind.store.db import Store
 from shopmind.store.importers.catalog import (
     ProductRecord,
@@ -27,7 +28,6 @@ from shopmind.store.importers.common import (
     import_csv,
 )
 from shopmind.store.importers.reading import Columns, CsvTable, F, Row
-from shopmind.store.importers.text import html_to_text
 from shopmind.store.importers.values import split_list
 
 FIELDS = [

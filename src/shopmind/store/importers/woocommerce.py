@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from shopmind.safety import html_to_text
 from shopmind.store.db import Store
 from shopmind.store.importers.catalog import (
     ProductRecord,
@@ -25,7 +26,6 @@ from shopmind.store.importers.catalog import (
 )
 from shopmind.store.importers.common import ImportResult, Options, Rejected, RowError, import_csv
 from shopmind.store.importers.reading import Columns, CsvTable, F, Field, Row, key
-from shopmind.store.importers.text import html_to_text
 from shopmind.store.importers.values import MAX_MONEY, split_list
 
 FIELDS = [

@@ -1,0 +1,798 @@
+"""A versioned, crash-safe registry of model artifacts in the workspace's ``models/`` folder.
+
+Every artifact — a sentiment tier now; recommenders, LoRA adapters and vector indexes
+next — has a name such as ``reviews/linear`` and a folder ``models/<name>/``::
+
+    models/reviews/linear/
+      current               pointer: a small JSON file naming the live version
+      versions/v0001/       one complete version: the artifact's files + manifest.json
+      versions/v0002/
+      .staging/<token>/     a save in progress (hidden, never loaded)
+      .staging/<token>.lock held (flock) by the saving process for as long as it lives
+      .lock                 serialises publish, rollback, prune and adoption
+
+Why: a training killed while it saves (``kill -9``, a full disk, a power cut) must never
+leave something that looks like a model, and a server must never read a half-written one.
+So a save writes a *new* folder in ``.staging``, fsyncs every file and folder, writes
+``manifest.json`` last (every file with its size and sha256, the metrics, what trained it),
+renames the folder into ``versions/`` and only then switches ``current`` atomically (temp
+file, fsync, ``os.replace``, fsync of the folder). A load resolves ``current`` and checks
+the manifest (every file present, same size, same checksum) before it hands out a path.
+
+The next publish or prune removes what killed runs left behind (staging folders whose
+owner lock is free, stray pointer temp files), keeps the newest ``keep`` versions and never
+deletes the current one. Workspaces from before the registry held a model written in place
+(``models/reviews/linear/config.json``); given a ``legacy_check`` the registry adopts such a
+model as a version when it loads, or ignores it (and says so) when it is incomplete.
+
+``ArtifactCache`` keeps a loaded artifact in a long-running process and reloads it when a
+pointer changes (one ``stat`` per pointer per call), serving the old one meanwhile.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+log = logging.getLogger(__name__)
+
+POINTER = "current"
+VERSIONS = "versions"
+STAGING = ".staging"
+LOCK = ".lock"
+MANIFEST = "manifest.json"
+FORMAT = 1
+DEFAULT_KEEP = 3
+_OWN = {POINTER, VERSIONS, STAGING, LOCK}
+_POINTER_TMP = re.compile(r"^\.current\.[0-9a-f]+\.tmp$")
+_VERSION_ID = re.compile(r"^v(\d{4,})$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)*$")
+T = TypeVar("T")
+
+
+class RegistryError(ValueError):
+    """A registry request that cannot be served; the message names the model and version."""
+
+
+class IncompleteVersion(RegistryError):
+    """A version whose files do not match its manifest (missing, short, or changed)."""
+
+    def __init__(self, message: str, why: str) -> None:
+        super().__init__(message)
+        self.why = why
+
+
+@dataclass(frozen=True)
+class Version:
+    """One complete, verified version: its folder and its manifest."""
+
+    name: str
+    id: str
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def size(self) -> int:
+        return sum(f["size"] for f in self.manifest["files"].values())
+
+    @property
+    def created_at(self) -> str:
+        return str(self.manifest.get("created_at", ""))
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        return dict(self.manifest.get("metrics", {}))
+
+
+@dataclass
+class VersionInfo:
+    """A version as listed: cheap checks only (manifest readable, files of the right size)."""
+
+    id: str
+    current: bool
+    complete: bool
+    created_at: str = ""
+    size: int = 0
+    metrics: dict[str, Any] = field(default_factory=dict)
+    source: dict[str, Any] = field(default_factory=dict)
+    problem: str = ""
+
+
+@dataclass
+class Staging:
+    """A save in progress: write the artifact's files into ``path``; fill ``metrics``."""
+
+    path: Path
+    metrics: dict[str, Any]
+    source: dict[str, Any]
+    version: Version | None = None
+
+
+@dataclass
+class PruneReport:
+    removed_versions: list[str] = field(default_factory=list)
+    removed_leftovers: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+
+
+# -- small file-system helpers -----------------------------------------------------------
+
+
+def _fsync_path(path: Path, directory: bool = False) -> None:
+    flags = os.O_RDONLY | (os.O_DIRECTORY if directory else 0)
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(folder: Path) -> None:
+    """fsync every file, then every folder bottom-up, of ``folder``."""
+    for dirpath, dirnames, filenames in os.walk(folder, topdown=False):
+        for name in filenames:
+            _fsync_path(Path(dirpath) / name)
+        for name in dirnames:
+            _fsync_path(Path(dirpath) / name, directory=True)
+    _fsync_path(folder, directory=True)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _file_table(folder: Path) -> dict[str, dict[str, Any]]:
+    """Every file under ``folder`` (relative POSIX path → size and sha256), sorted."""
+    table: dict[str, dict[str, Any]] = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if path.is_symlink():
+            raise RegistryError(f"{path}: symbolic links cannot be part of a model version")
+        if path.is_file() and rel != MANIFEST:
+            table[rel] = {"size": path.stat().st_size, "sha256": sha256_file(path)}
+    return table
+
+
+def _write_durable(path: Path, text: str) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _try_lock(path: Path) -> int | None:
+    """An fd holding an exclusive flock on ``path``, or None when another process holds it."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _version_number(version_id: str) -> int:
+    match = _VERSION_ID.match(version_id)
+    return int(match.group(1)) if match else -1
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+# -- the registry ------------------------------------------------------------------------
+
+
+class Registry:
+    """The versions of one named artifact under ``root`` (the workspace's models folder).
+
+    ``legacy_check(folder)`` raises when a model written in place (the layout before the
+    registry) is incomplete; with it the registry adopts a complete one as a version.
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        name: str,
+        *,
+        keep: int = DEFAULT_KEEP,
+        legacy_check: Callable[[Path], object] | None = None,
+    ) -> None:
+        if not _NAME.match(name) or ".." in name.split("/"):
+            raise RegistryError(f"invalid model name {name!r} (letters, digits, _.- and /)")
+        if keep < 1:
+            raise RegistryError(f"keep must be at least 1, got {keep}")
+        self.root = Path(root)
+        self.name = name
+        self.keep = keep
+        self.legacy_check = legacy_check
+        self.folder = self.root / name
+        self.pointer_path = self.folder / POINTER
+        self.versions_dir = self.folder / VERSIONS
+        self.staging_dir = self.folder / STAGING
+
+    def __repr__(self) -> str:
+        return f"Registry({str(self.root)!r}, {self.name!r})"
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def current_id(self) -> str | None:
+        """The id ``current`` names (no verification): the cheap read a server polls."""
+        try:
+            data = json.loads(self.pointer_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise RegistryError(f"{self.pointer_path}: unreadable version pointer ({exc})") from exc
+        version = data.get("version") if isinstance(data, dict) else None
+        if not isinstance(version, str) or not _VERSION_ID.match(version):
+            raise RegistryError(f"{self.pointer_path}: no valid version in the pointer")
+        return version
+
+    def current(self) -> Version | None:
+        """The current version, verified; None when nothing was published yet.
+
+        Adopts a complete legacy model first (see ``adopt_legacy``). Raises
+        ``IncompleteVersion`` when the current version's files do not match its manifest.
+        """
+        if not self.folder.is_dir():
+            return None
+        if not self.pointer_path.exists() and self.legacy_entries():
+            self.adopt_legacy()
+        for attempt in range(3):
+            version_id = self.current_id()
+            if version_id is None:
+                return None
+            try:
+                return self.get(version_id)
+            except IncompleteVersion:
+                if attempt == 2 or self.current_id() == version_id:  # no publish raced us
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def load(self, loader: Callable[[Path], T]) -> T | None:
+        """``loader(path)`` of the current version; None when nothing was published.
+
+        When the load fails because a publish or prune moved ``current`` meanwhile, the
+        new current version is loaded instead.
+        """
+        for attempt in range(3):
+            version = self.current()
+            if version is None:
+                return None
+            try:
+                return loader(version.path)
+            except Exception:
+                if attempt == 2 or self.current_id() == version.id:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def get(self, version_id: str) -> Version:
+        """A named version, verified against its manifest (sizes and sha256 of every file)."""
+        manifest = self._manifest(version_id)
+        folder = self.versions_dir / version_id
+        for rel, meta in manifest["files"].items():
+            path = folder / rel
+            if not path.is_file():
+                raise self._incomplete(version_id, f"{rel} is missing")
+            size = path.stat().st_size
+            if size != meta["size"]:
+                raise self._incomplete(version_id, f"{rel} has {size} bytes, not {meta['size']}")
+            if sha256_file(path) != meta["sha256"]:
+                raise self._incomplete(version_id, f"{rel}: checksum mismatch (file changed)")
+        return Version(self.name, version_id, folder, manifest)
+
+    def versions(self) -> list[VersionInfo]:
+        """Every version folder, oldest first, with cheap completeness checks."""
+        if not self.versions_dir.is_dir():
+            return []
+        try:
+            current = self.current_id()
+        except RegistryError:
+            current = None
+        ids = [p.name for p in self.versions_dir.iterdir() if _VERSION_ID.match(p.name)]
+        return [self._info(v, v == current) for v in sorted(ids, key=_version_number)]
+
+    def legacy_entries(self) -> list[Path]:
+        """Files and folders in the model's folder that are not the registry's own."""
+        if not self.folder.is_dir():
+            return []
+        return sorted(
+            p
+            for p in self.folder.iterdir()
+            if p.name not in _OWN and not _POINTER_TMP.match(p.name)
+        )
+
+    # -- writing ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def stage(
+        self, metrics: dict[str, Any] | None = None, source: dict[str, Any] | None = None
+    ) -> Iterator[Staging]:
+        """A fresh staging folder; on a clean exit it is published as the new version.
+
+        On an exception the folder is removed and nothing changes. ``staging.version``
+        holds the published ``Version`` afterwards.
+        """
+        path, owner_fd = self._new_staging()
+        staging = Staging(path, dict(metrics or {}), dict(source or {}))
+        try:
+            yield staging
+            staging.version = self._commit(staging)
+        except BaseException:
+            _remove(path)
+            raise
+        finally:
+            (self.staging_dir / f"{path.name}.lock").unlink(missing_ok=True)
+            os.close(owner_fd)
+
+    def publish(
+        self,
+        write: Callable[[Path], object],
+        metrics: dict[str, Any] | None = None,
+        source: dict[str, Any] | None = None,
+    ) -> Version:
+        """``write(folder)`` the artifact's files into staging, then publish them."""
+        with self.stage(metrics, source) as staging:
+            write(staging.path)
+        assert staging.version is not None
+        return staging.version
+
+    def rollback(self, to: str | None = None) -> Version:
+        """Point ``current`` at version ``to``, or at the newest complete one before it."""
+        self._require_folder()
+        with self._locked():
+            current = self.current_id()
+            if to is None:
+                if current is None:
+                    raise RegistryError(f"{self.name}: nothing published, nothing to roll back")
+                target = self._previous(current)
+            else:
+                if not _VERSION_ID.match(to) or not (self.versions_dir / to).is_dir():
+                    known = ", ".join(v.id for v in self.versions()) or "none"
+                    raise RegistryError(f"{self.name} has no version {to!r} (versions: {known})")
+                target = self.get(to)
+            self._write_pointer(target.id)
+        log.info("%s: current version is now %s (was %s)", self.name, target.id, current)
+        return target
+
+    def prune(self, keep: int | None = None) -> PruneReport:
+        """Remove leftovers of killed runs and all but the newest ``keep`` versions."""
+        keep = self.keep if keep is None else keep
+        if keep < 1:
+            raise RegistryError(f"keep must be at least 1, got {keep}")
+        self._require_folder()
+        with self._locked():
+            return self._prune_locked(keep)
+
+    def cleanup(self) -> list[str]:
+        """Remove leftovers of killed runs (dead staging folders, stray temp files)."""
+        if not self.folder.is_dir():
+            return []
+        with self._locked():
+            return self._cleanup_locked()
+
+    def adopt_legacy(self) -> str:
+        """Make a model written in place (old layout) the first version.
+
+        Returns ``"adopted"``, ``"incomplete"`` (``legacy_check`` refused it: left in place,
+        never loaded), ``"unchecked"`` (no ``legacy_check``) or ``"none"``.
+        """
+        if not self.legacy_entries():
+            return "none"
+        if self.legacy_check is None:
+            return "unchecked"
+        with self._locked():
+            return self._adopt_locked()
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _require_folder(self) -> None:
+        if not self.folder.is_dir():
+            raise RegistryError(
+                f"no model named {self.name!r} in {self.root} (see: shopmind models list)"
+            )
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def _new_staging(self) -> tuple[Path, int]:
+        """A staging folder and the fd of its owner lock (created under the registry lock,
+        so cleanup never sees an owner file that is not yet locked)."""
+        with self._locked():
+            self.staging_dir.mkdir(exist_ok=True)
+            token = f"{os.getpid()}-{secrets.token_hex(6)}"
+            fd = os.open(self.staging_dir / f"{token}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            path = self.staging_dir / token
+            path.mkdir()
+        return path, fd
+
+    def _commit(self, staging: Staging) -> Version:
+        _fsync_tree(staging.path)
+        if (staging.path / MANIFEST).exists():
+            raise RegistryError(f"{self.name}: the save wrote {MANIFEST}, a reserved name")
+        files = _file_table(staging.path)
+        if not files:
+            raise RegistryError(f"{self.name}: the save wrote no files; nothing was published")
+        with self._locked():
+            if not self.pointer_path.exists() and self.legacy_entries():
+                self._adopt_locked()  # the old model becomes the version to roll back to
+            version = self._install_locked(staging, files)
+            self._prune_locked(self.keep)
+        log.info("%s: published version %s", self.name, version.id)
+        return version
+
+    def _install_locked(self, staging: Staging, files: dict[str, dict[str, Any]]) -> Version:
+        """Manifest last, rename into ``versions/``, then the atomic pointer switch."""
+        version_id = self._next_id()
+        manifest = self._new_manifest(version_id, files, staging)
+        _write_durable(staging.path / MANIFEST, json.dumps(manifest, indent=1))
+        _fsync_path(staging.path, directory=True)
+        self.versions_dir.mkdir(exist_ok=True)
+        os.rename(staging.path, self.versions_dir / version_id)
+        _fsync_path(self.versions_dir, directory=True)
+        _fsync_path(self.staging_dir, directory=True)
+        self._write_pointer(version_id)
+        return Version(self.name, version_id, self.versions_dir / version_id, manifest)
+
+    def _new_manifest(
+        self, version_id: str, files: dict[str, dict[str, Any]], staging: Staging
+    ) -> dict[str, Any]:
+        from shopmind import __version__
+
+        return {
+            "format": FORMAT,
+            "name": self.name,
+            "version": version_id,
+            "created_at": _now(),
+            "files": files,
+            "metrics": staging.metrics,
+            "source": {
+                **staging.source,
+                "shopmind_version": __version__,
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+            },
+        }
+
+    def _write_pointer(self, version_id: str) -> None:
+        data = {"version": version_id, "published_at": _now(), "token": secrets.token_hex(8)}
+        tmp = self.folder / f".current.{secrets.token_hex(6)}.tmp"
+        _write_durable(tmp, json.dumps(data))
+        os.replace(tmp, self.pointer_path)
+        _fsync_path(self.folder, directory=True)
+
+    def _next_id(self) -> str:
+        if not self.versions_dir.is_dir():
+            return "v0001"
+        numbers = [_version_number(p.name) for p in self.versions_dir.iterdir()]
+        return f"v{max([0, *numbers]) + 1:04d}"
+
+    def _manifest(self, version_id: str) -> dict[str, Any]:
+        path = self.versions_dir / version_id / MANIFEST
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise self._incomplete(version_id, "no manifest.json (never finished)") from None
+        except (OSError, ValueError) as exc:
+            raise self._incomplete(version_id, f"unreadable manifest.json ({exc})") from exc
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            raise self._incomplete(version_id, "manifest.json is not a registry manifest")
+        files = manifest.get("files")
+        if not isinstance(files, dict) or not files:
+            raise self._incomplete(version_id, "manifest.json has no file list")
+        for rel in files:
+            if rel.startswith("/") or ".." in rel.split("/"):
+                raise self._incomplete(version_id, f"manifest.json names a path outside: {rel}")
+        return manifest
+
+    def _incomplete(self, version_id: str, why: str) -> IncompleteVersion:
+        return IncompleteVersion(
+            f"{self.name} version {version_id} is incomplete or damaged: {why} "
+            f"({self.versions_dir / version_id}); roll back with: "
+            f"shopmind models rollback {self.name}",
+            why,
+        )
+
+    def _info(self, version_id: str, current: bool) -> VersionInfo:
+        info = VersionInfo(version_id, current, complete=False)
+        try:
+            manifest = self._manifest(version_id)
+        except IncompleteVersion as exc:
+            info.problem = exc.why
+            return info
+        folder = self.versions_dir / version_id
+        for rel, meta in manifest["files"].items():
+            path = folder / rel
+            if not path.is_file() or path.stat().st_size != meta["size"]:
+                info.problem = f"{rel} is missing or of the wrong size"
+        info.complete = not info.problem
+        info.created_at = str(manifest.get("created_at", ""))
+        info.size = sum(int(m["size"]) for m in manifest["files"].values())
+        info.metrics = dict(manifest.get("metrics", {}))
+        info.source = dict(manifest.get("source", {}))
+        return info
+
+    def _previous(self, current: str) -> Version:
+        older = [v for v in self.versions() if _version_number(v.id) < _version_number(current)]
+        for info in reversed(older):
+            if info.complete:
+                with contextlib.suppress(IncompleteVersion):
+                    return self.get(info.id)
+        raise RegistryError(f"{self.name}: no complete version before {current} to roll back to")
+
+    def _cleanup_locked(self) -> list[str]:
+        removed = []
+        for tmp in self.folder.iterdir():
+            if _POINTER_TMP.match(tmp.name):
+                tmp.unlink(missing_ok=True)
+                removed.append(tmp.name)
+        if self.staging_dir.is_dir():
+            removed += self._cleanup_staging()
+        if self.pointer_path.exists() and self._adopted_version() is not None:
+            for path in self.legacy_entries():  # copies of an adopted model, left by a kill
+                _remove(path)
+                removed.append(path.name)
+        return removed
+
+    def _cleanup_staging(self) -> list[str]:
+        removed = []
+        for owner in self.staging_dir.glob("*.lock"):
+            fd = _try_lock(owner)
+            if fd is None:
+                continue  # a live save
+            try:
+                _remove(self.staging_dir / owner.name.removesuffix(".lock"))
+                owner.unlink(missing_ok=True)
+                removed.append(f"{STAGING}/{owner.name.removesuffix('.lock')}")
+            finally:
+                os.close(fd)
+        for path in self.staging_dir.iterdir():
+            if path.is_dir() and not (self.staging_dir / f"{path.name}.lock").exists():
+                _remove(path)  # a save that died before its owner file, or a deletion
+                removed.append(f"{STAGING}/{path.name}")
+        return removed
+
+    def _prune_locked(self, keep: int) -> PruneReport:
+        report = PruneReport(removed_leftovers=self._cleanup_locked())
+        current = self.current_id()
+        infos = self.versions()
+        complete = [v.id for v in infos if v.complete]
+        kept = set(complete[-keep:]) | ({current} if current else set())
+        for info in infos:
+            if info.id in kept:
+                continue
+            self._delete_version(info.id)
+            report.removed_versions.append(info.id)
+        report.kept = [v.id for v in infos if v.id in kept]
+        if report.removed_versions:
+            log.info("%s: removed versions %s", self.name, ", ".join(report.removed_versions))
+        return report
+
+    def _delete_version(self, version_id: str) -> None:
+        """Rename out of ``versions/`` first, so a kill mid-delete leaves no broken version."""
+        self.staging_dir.mkdir(exist_ok=True)
+        trash = self.staging_dir / f"deleting-{version_id}-{secrets.token_hex(4)}"
+        os.rename(self.versions_dir / version_id, trash)
+        _fsync_path(self.versions_dir, directory=True)
+        _remove(trash)
+
+    def _adopted_version(self) -> str | None:
+        for info in self.versions():
+            if info.source.get("adopted_from") == "legacy layout":
+                return info.id
+        return None
+
+    def _adopt_locked(self) -> str:
+        entries = self.legacy_entries()
+        if self.pointer_path.exists() or not entries:
+            return "none"
+        if self.legacy_check is None:
+            return "unchecked"
+        try:
+            self.legacy_check(self.folder)
+        except Exception as exc:
+            log.warning(
+                "%s: ignoring an incomplete model written in place in %s (%s: %s); it is "
+                "never loaded",
+                self.name,
+                self.folder,
+                type(exc).__name__,
+                exc,
+            )
+            return "incomplete"
+        self._publish_legacy([p for p in entries if not p.name.startswith(".")])
+        for path in entries:
+            _remove(path)
+        log.info("%s: adopted the model written in place as a version", self.name)
+        return "adopted"
+
+    def _publish_legacy(self, entries: Sequence[Path]) -> None:
+        self.staging_dir.mkdir(exist_ok=True)
+        path = self.staging_dir / f"legacy-{secrets.token_hex(6)}"
+        path.mkdir()
+        for entry in entries:
+            if entry.name != MANIFEST:
+                _link_tree(entry, path / entry.name)
+        _fsync_tree(path)
+        staging = Staging(path, {}, {"adopted_from": "legacy layout"})
+        self._install_locked(staging, _file_table(path))
+
+
+def _link_tree(src: Path, dst: Path) -> None:
+    """Hard-link (or copy where links are refused) ``src`` to ``dst``, folders recursively."""
+    if src.is_dir():
+        dst.mkdir()
+        for child in src.iterdir():
+            _link_tree(child, dst / child.name)
+        return
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+# -- listing every model in a workspace --------------------------------------------------
+
+
+@dataclass
+class ModelEntry:
+    """One named artifact as ``shopmind models list`` shows it."""
+
+    name: str
+    current: str | None
+    versions: list[VersionInfo]
+    legacy: list[str]
+    problem: str = ""
+
+
+def list_models(root: str | Path) -> list[ModelEntry]:
+    """Every artifact under ``root``: registry folders, and models still in the old layout."""
+    root = Path(root)
+    entries: list[ModelEntry] = []
+    if root.is_dir():
+        _scan(root, root, entries, depth=0)
+    return sorted(entries, key=lambda e: e.name)
+
+
+def _scan(root: Path, folder: Path, out: list[ModelEntry], depth: int) -> None:
+    children = sorted(folder.iterdir())
+    is_registry = any(p.name in (POINTER, VERSIONS, STAGING) for p in children)
+    holds_files = any(p.is_file() and not p.name.startswith(".") for p in children)
+    if folder != root and (is_registry or holds_files):
+        reg = Registry(root, folder.relative_to(root).as_posix())
+        entry = ModelEntry(reg.name, None, reg.versions(), [p.name for p in reg.legacy_entries()])
+        try:
+            entry.current = reg.current_id()
+        except RegistryError as exc:
+            entry.problem = str(exc)
+        out.append(entry)
+        return
+    if depth < 4:
+        for child in children:
+            if child.is_dir() and not child.name.startswith("."):
+                _scan(root, child, out, depth + 1)
+
+
+# -- a loaded artifact that follows its pointer ------------------------------------------
+
+
+_UNSET: Any = object()
+
+
+class ArtifactCache(Generic[T]):
+    """One loaded artifact for a long-running process, reloaded when a pointer changes.
+
+    ``get()`` stats each pointer file (publish and rollback replace it, so its inode and
+    mtime change) and reloads only then. While one thread loads, the others keep getting
+    the old artifact; when the new load fails the old one keeps serving, the failure is
+    logged, and the load is tried again after ``retry_s`` or at the next change.
+    """
+
+    def __init__(
+        self,
+        load: Callable[[], T],
+        pointers: Sequence[Path],
+        label: str = "artifact",
+        retry_s: float = 30.0,
+    ) -> None:
+        self._load = load
+        self.pointers = [Path(p) for p in pointers]
+        self.label = label
+        self.retry_s = retry_s
+        self._value: T = _UNSET
+        self._signature: tuple[Any, ...] | None = None
+        self._failed: tuple[tuple[Any, ...], float] | None = None
+        self._loading = threading.Lock()
+        self.loads = 0
+
+    def signature(self) -> tuple[Any, ...]:
+        """(device, inode, mtime, size) of each pointer; None for a missing one."""
+        sig = []
+        for path in self.pointers:
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                sig.append(None)
+                continue
+            sig.append((st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size))
+        return tuple(sig)
+
+    def get(self) -> T:
+        sig = self.signature()
+        value = self._value
+        if value is not _UNSET:
+            if sig == self._signature or self._recently_failed(sig):
+                return value
+            if not self._loading.acquire(blocking=False):
+                return value  # another thread is loading the new version: serve the old one
+        else:
+            self._loading.acquire()
+        try:
+            if self._value is not _UNSET and self._signature == sig:
+                return self._value  # loaded by another thread while this one waited
+            return self._reload(sig, self._value)
+        finally:
+            self._loading.release()
+
+    def _recently_failed(self, sig: tuple[Any, ...]) -> bool:
+        return (
+            self._failed is not None
+            and self._failed[0] == sig
+            and time.monotonic() - self._failed[1] < self.retry_s
+        )
+
+    def _reload(self, sig: tuple[Any, ...], old: T) -> T:
+        try:
+            new = self._load()
+        except Exception:
+            if old is _UNSET:
+                raise
+            log.exception("%s: loading the new version failed; the old one keeps serving", self)
+            self._failed = (sig, time.monotonic())
+            return old
+        self._value, self._signature, self._failed = new, sig, None
+        self.loads += 1
+        if old is not _UNSET:
+            log.info("%s: switched to the newly published version", self)
+        return new
+
+    def __repr__(self) -> str:
+        return f"ArtifactCache({self.label})"
