@@ -24,6 +24,7 @@ from reviews_contract import (
 from shopmind.reviews.base import NEGATIVE, NEUTRAL, POSITIVE
 from shopmind.reviews.lexicon import LexiconSentiment
 from shopmind.reviews.linear import LinearSentiment, char_ngrams, tokens, word_ngrams
+from shopmind.reviews.prior import PriorCorrection, TunedShift
 
 
 class TestLinearContract(SentimentContract):
@@ -174,6 +175,7 @@ def test_womens_clothing_by_product_beats_the_lexicon(shared_data):
     f1, lex_f1 = macro_f1(split.test_labels, proba), macro_f1(split.test_labels, lexicon)
     # measured on this sample: linear macro-F1 0.63, binary 0.94; lexicon 0.44, 0.89
     assert f1 >= lex_f1 + 0.1, (f1, lex_f1)
+    assert isinstance(model.prior_, TunedShift) and 590 <= model.prior_.validation <= 600
     assert binary_accuracy(split.test_labels, proba) >= 0.9
     assert not split.train_groups & split.test_groups
 
@@ -211,12 +213,22 @@ def test_prior_correction_follows_the_store_mix(tmp_path):
     def filler(n: int) -> list[str]:
         return [" ".join(rng.sample(INVENTED.filler, rng.randint(3, 8))) for _ in range(n)]
 
-    labels = rng.choices((NEGATIVE, NEUTRAL, POSITIVE), weights=(0.1, 0.1, 0.8), k=900)
-    texts, new = filler(900), filler(300)
+    labels = [NEGATIVE] * 15 + [NEUTRAL] * 15 + [POSITIVE] * 120  # < 20 of a label: prior
+    texts, new = filler(150), filler(300)
     corrected = LinearSentiment().fit(texts, labels)
+    assert isinstance(corrected.prior_, PriorCorrection)
     plain = LinearSentiment(prior_strength=0.0).fit(texts, labels)
     share = lambda m: float(np.mean(m.predict_proba(new).argmax(1) == POSITIVE))  # noqa: E731
-    assert share(corrected) >= 0.9 and share(plain) <= 0.7, (share(corrected), share(plain))
+    assert share(corrected) >= max(0.95, share(plain) + 0.1), (share(corrected), share(plain))
     corrected.save(tmp_path / "m")
     loaded = LinearSentiment.load(tmp_path / "m")
     np.testing.assert_allclose(loaded.predict_proba(new), corrected.predict_proba(new))
+
+
+def test_small_store_tunes_its_shift_by_cross_validation():
+    """Under 1,000 reviews the shift is tuned on 5-fold out-of-fold scores (every review
+    held out once), and the model that serves is fitted on all of them."""
+    texts, labels = synthetic_reviews(400, seed=1, skew=(0.15, 0.15, 0.7))
+    model = LinearSentiment().fit(texts, labels)
+    assert isinstance(model.prior_, TunedShift) and model.prior_.validation == 400
+    assert accuracy(model, *synthetic_reviews(200, seed=2, skew=(0.15, 0.15, 0.7))) >= 0.9

@@ -578,3 +578,21 @@ def test_thin_english_falls_back_to_the_lexicon():
     assert "en" not in model.routes_ and "12 English" in model.fallback_["en"]
     (pred,) = model.predict(["Terrible quality, it broke after one day."])
     assert pred.label == "negative" and any("lexicon" in n for n in pred.notes), pred
+
+
+def test_head_pass_reads_only_what_its_time_budget_allows():
+    """The passes over every review are bounded: with a budget too small for all of
+    them a seeded subset is read (never fewer than 512), with none or a large one all."""
+    from shopmind.models.weights import minilm_path
+    from shopmind.reviews.transformer.model import new_classifier
+    from shopmind.reviews.transformer.route import RouteModel
+    from shopmind.reviews.transformer.tokenize import load_tokenizer
+
+    tokenizer = load_tokenizer(minilm_path())
+    route = RouteModel(tokenizer, new_classifier(TINY, len(tokenizer)), max_length=32)
+    ids = route.preprocess(synthetic_reviews(1500, seed=1)[0]).ids
+    assert route._affordable(ids, None) == list(range(1500))
+    assert route._affordable(ids, 1e6) == list(range(1500))
+    small = route._affordable(ids, 1e-6)
+    assert len(small) == 512 and small == sorted(set(small))
+    assert route._affordable(ids, 1e-6) == small  # seeded

@@ -47,8 +47,10 @@ from shopmind.reviews.language import detect_language
 from shopmind.reviews.prior import (
     Correction,
     PriorCorrection,
+    can_tune,
+    choose_correction,
     correction_from_dict,
-    tune_shift,
+    stratified_folds,
     validation_split,
 )
 from shopmind.reviews.routing import (
@@ -138,10 +140,11 @@ class LinearSentiment:
         to the n-gram features: the model then knows words its training text never had,
         at the cost of running the encoder (tens of texts a second on two cores).
         The balanced training loss is corrected back to the store's label mix at
-        prediction time (``reviews.prior``): from 1,000 starred reviews on, a stratified
-        15% (at most 3,000) is kept out of training and the shift tuned on it for
-        macro-F1; below that, logit adjustment of ``prior_strength`` (0 turns every
-        correction off). A language with fewer
+        prediction time (``reviews.prior``): the shift is tuned for macro-F1 on reviews
+        a model did not train on (a stratified 15% from 1,000 reviews on, 5-fold
+        cross-validation below that), then applied to the model fitted on all of them;
+        a store with under 20 reviews of a label gets logit adjustment of
+        ``prior_strength`` instead (0 turns every correction off). A language with fewer
         than ``min_language_examples`` training reviews is scored by the lexicon
         (``routing.thin_languages``)."""
         if embedder not in (None, "e5"):
@@ -209,16 +212,36 @@ class LinearSentiment:
         languages = [prepared[i].language for i in keep]
         self.fallback_ = thin_languages(languages, y, self.min_language_examples)
         self.languages_ = sorted((set(languages) | {"und"}) - set(self.fallback_))
-        fit_at, held = validation_split(y) if self.prior_strength > 0 else (range(len(y)), [])
-        self._fit_model([docs[i] for i in fit_at], y[fit_at])
-        if held:  # a stratified split kept out of training: tune the shift on it
-            X = self._features([docs[i] for i in held])
-            z = np.full((len(held), 3), -1e9)
-            z[:, self.classes_] = X @ self.coef_.T + self.intercept_
-            self.prior_: Correction = tune_shift(z, y[held])
-        else:
-            self.prior_ = PriorCorrection.fit(y, "balanced", self.prior_strength)
+        held_out = self._held_out_logits(docs, y) if self.prior_strength > 0 else None
+        self._fit_model(docs, y)
+        self.prior_: Correction = choose_correction(y, "balanced", self.prior_strength, held_out)
         return self
+
+    def _held_out_logits(self, docs: list[str], y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Logits of reviews scored by a model that did not train on them, and their labels.
+
+        From 1,000 reviews on, one stratified split (15%, at most 3,000); below that,
+        5-fold cross-validation, as the split alone would be too small to tune on. The
+        shift tuned on these is then applied to the model fitted on every review.
+        """
+        fit_at, held = validation_split(y)
+        groups = [(fit_at, held)] if held else []
+        if not held and can_tune(y):
+            folds = stratified_folds(y)
+            groups = [(sorted(set(range(len(y))) - set(f)), f) for f in folds]
+        rows: list[int] = []
+        blocks: list[np.ndarray] = []
+        for train_at, test_at in groups:
+            part = type(self)(**{**self.get_params(), "prior_strength": 0.0})
+            part._fit_model([docs[i] for i in train_at], y[train_at])
+            z = np.full((len(test_at), 3), -1e9)
+            X = part._features([docs[i] for i in test_at])
+            z[:, part.classes_] = X @ part.coef_.T + part.intercept_
+            rows.extend(test_at)
+            blocks.append(z)
+        if not rows:
+            return np.zeros((0, 3)), np.zeros(0, dtype=int)
+        return np.vstack(blocks), y[rows]
 
     def _fit_model(self, docs: list[str], y: np.ndarray) -> None:
         """Vocabularies, idf and the logistic regression on ``docs``."""
@@ -284,6 +307,7 @@ class LinearSentiment:
         return self._proba(prepare_texts(texts, self.max_chars))
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        self._check_fitted()
         prepared = prepare_texts(texts, self.max_chars)
         served = [*self.languages_, *self.fallback_]
         predictions = to_predictions(self._proba(prepared), prepared, served=served)

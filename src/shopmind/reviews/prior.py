@@ -208,6 +208,34 @@ def validation_split(
     return [i for i in range(n) if i not in held_set], sorted(held)
 
 
+def stratified_folds(labels: Sequence[int], k: int = 5, seed: int = 0) -> list[list[int]]:
+    """``k`` folds of positions with each label spread evenly over them (seeded)."""
+    y = np.asarray(labels, dtype=int)
+    rng = np.random.default_rng(seed)
+    folds: list[list[int]] = [[] for _ in range(k)]
+    start = 0
+    for label in np.unique(y):
+        rows = rng.permutation(np.flatnonzero(y == label))
+        for j, row in enumerate(rows):
+            folds[(start + j) % k].append(int(row))
+        start += len(rows)
+    return [sorted(f) for f in folds]
+
+
+def choose_correction(
+    labels: Sequence[int],
+    weighting: str | None,
+    strength: float,
+    held_out: tuple[np.ndarray, Sequence[int]] | None = None,
+) -> Correction:
+    """The shift a tier ships with: tuned on ``held_out`` (logits, labels of reviews the
+    model did not train on) where it is big enough, else logit adjustment of
+    ``strength`` to the store's ``labels``; strength 0 turns both off."""
+    if strength > 0 and held_out is not None and can_tune(held_out[1]):
+        return tune_shift(*held_out)
+    return PriorCorrection.fit(labels, weighting, strength)
+
+
 def correction_from_dict(state: dict[str, Any] | None) -> Correction | None:
     """Either kind of correction from its saved form (None when there is none)."""
     if not state:

@@ -47,9 +47,8 @@ from shopmind.models.weights import MINILM, resolve
 from shopmind.reviews.base import LABELS, Prediction
 from shopmind.reviews.prior import (
     Correction,
-    PriorCorrection,
+    choose_correction,
     correction_from_dict,
-    tune_shift,
     validation_split,
 )
 from shopmind.reviews.routing import (
@@ -132,7 +131,9 @@ class TransformerSentiment:
         the benchmark, so ``"auto"`` never picks it). ``head_examples``: the head is
         fitted on frozen features of up to this many of the store's reviews (None: all)
         before fine-tuning on the ``max_train_examples`` sample, and with ``refit_head``
-        fitted again on the fine-tuned encoder's features of the same reviews after it.
+        fitted again on the fine-tuned encoder's features of the same reviews after it;
+        each of these passes reads only what it can encode in a quarter of
+        ``time_budget_s``.
         The class-weighted loss is corrected back to the store's label mix at
         prediction time (``reviews.prior``): with at least 1,000 English reviews a
         stratified 15% (at most 3,000) is kept out of training and the shift is tuned
@@ -187,7 +188,7 @@ class TransformerSentiment:
         self.routes_: dict[str, RouteModel | e5route.E5Route] = {}
         self.fallback_: dict[str, str] = {}
         self.history_: dict[str, Any] = {}
-        self.priors_: dict[str, PriorCorrection] = {}
+        self.priors_: dict[str, Correction] = {}
         route_of = {"zh": "zh"}
         languages = [route_of.get(p.language, "en") for p in prepared if not p.blank]
         thin = thin_languages(
@@ -229,14 +230,16 @@ class TransformerSentiment:
         y: np.ndarray,
     ) -> Correction:
         """Tuned on the held-out reviews where there are some, else the store's prior."""
+        held_out = None
         if held:
             model = self.routes_[route]
             texts = [prepared[i].text for i in held]
-            z, _ = model.logits(texts, self.eval_batch_size, self.precision)
-            tuned = tune_shift(z, y[held])
-            self.history_[route]["correction"] = tuned.to_dict()
-            return tuned
-        return PriorCorrection.fit(route_labels, self.class_weight, self.prior_strength)
+            held_out = (model.logits(texts, self.eval_batch_size, self.precision)[0], y[held])
+        correction = choose_correction(
+            route_labels, self.class_weight, self.prior_strength, held_out
+        )
+        self.history_[route]["correction"] = correction.to_dict()
+        return correction
 
     def _groups(self, prepared: Sequence[PreparedText]) -> dict[str, list[int]]:
         groups: dict[str, list[int]] = {route: [] for route in ROUTES}
@@ -287,14 +290,16 @@ class TransformerSentiment:
         config = self._trainer_config(self.epochs, self.lr)
         if head is not None and len(head[0]) <= len(texts):
             head = None  # the sample is all there is: the usual probe on it
+        # each pass over the head data gets at most a quarter of the time budget
+        head_time = None if self.time_budget_s is None else self.time_budget_s / 4
         history = model.finetune(
-            texts, labels, config, self.class_weight, progress, self.probe, head_data=head
+            texts, labels, config, self.class_weight, progress, self.probe, head, head_time
         )
         info = {"start": str(start), "examples": len(texts)}
         if head is not None:
             info["head_examples"] = len(head[0])
             if self.refit_head:
-                info["refit_loss"] = model.fit_head(*head, class_weight=self.class_weight)
+                info["refit_loss"] = model.fit_head(*head, self.class_weight, head_time)
         return model, {**info, **history}
 
     def _fit_zh(

@@ -10,6 +10,7 @@ the network and the device, under ``torch.inference_mode()``, batches of similar
 from __future__ import annotations
 
 import copy
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -59,6 +60,7 @@ class RouteModel:
         progress: Progress = None,
         probe: bool = True,
         head_data: tuple[Sequence[str], Sequence[int]] | None = None,
+        head_time_s: float | None = None,
     ) -> dict[str, Any]:
         """Fine-tune on cleaned texts and labels (0/1/2); returns the trainer's history.
 
@@ -67,14 +69,15 @@ class RouteModel:
         would otherwise send large, noisy gradients into good pretrained features during
         the first steps (Kumar et al., 2022, "Fine-tuning can distort pretrained features").
         ``head_data`` — more labelled texts than fine-tuning can afford, typically all of
-        the store's reviews — is what the probe reads instead of the training sample.
+        the store's reviews — is what the probe reads instead of the training sample
+        (as many of them as one pass can encode in ``head_time_s``).
         """
         enc = self.preprocess(texts)
         data = list(zip(enc.ids, labels, strict=True))
         weights = class_weights(list(labels), class_weight)
         probe_loss = None
         if probe and head_data is not None:
-            probe_loss = self.fit_head(*head_data, class_weight=class_weight)
+            probe_loss = self.fit_head(*head_data, class_weight, head_time_s)
         elif probe:
             probe_loss = self.probe(enc, labels, weights)
         net = SentimentNet(self.bert, weights)
@@ -114,16 +117,42 @@ class RouteModel:
             return float(closure().detach())
 
     def fit_head(
-        self, texts: Sequence[str], labels: Sequence[int], class_weight: str | None = "balanced"
+        self,
+        texts: Sequence[str],
+        labels: Sequence[int],
+        class_weight: str | None = "balanced",
+        time_budget_s: float | None = None,
     ) -> float:
         """Fit the head alone on the current encoder's features of ``texts`` (cleaned).
 
         One forward pass over the texts, then L-BFGS on the head: a fine-tuned encoder's
         head re-fitted on all of a store's reviews, not just the sample it was tuned on.
+        With ``time_budget_s`` the pass reads only as many texts (a seeded random subset)
+        as the measured speed of the first batches allows in that time.
         """
-        labels = [int(v) for v in labels]
+        texts, labels = list(texts), [int(v) for v in labels]
+        enc = self.preprocess(texts)
+        keep = self._affordable(enc.ids, time_budget_s)
+        if len(keep) < len(texts):
+            enc = Encoded([enc.ids[i] for i in keep], [enc.truncated[i] for i in keep])
+            labels = [labels[i] for i in keep]
         self._int8 = None  # a quantised copy would keep the old head
-        return self.probe(self.preprocess(texts), labels, class_weights(labels, class_weight))
+        return self.probe(enc, labels, class_weights(labels, class_weight))
+
+    def _affordable(self, ids: list[list[int]], time_budget_s: float | None) -> list[int]:
+        """Positions of the texts one feature pass can encode within ``time_budget_s``."""
+        n = len(ids)
+        if time_budget_s is None or n <= 512:
+            return list(range(n))
+        order = np.random.default_rng(0).permutation(n)
+        trial = [ids[i] for i in order[:256]]
+        started = time.perf_counter()
+        self._head_inputs(trial)
+        per_token = (time.perf_counter() - started) / max(1, sum(len(r) for r in trial))
+        budget_tokens = time_budget_s / max(per_token, 1e-9)
+        total = np.cumsum([len(ids[i]) for i in order])
+        fits = int(np.searchsorted(total, budget_tokens, side="right"))
+        return sorted(order[: max(512, fits)].tolist())
 
     def _head_inputs(self, ids: list[list[int]], batch_size: int = 64) -> torch.Tensor:
         """What the classification head reads for each text, in input order (eval mode)."""
