@@ -3,6 +3,12 @@
 PostgreSQL tests use the server named by ``SHOPMIND_TEST_POSTGRES_URL`` (``.ci/postgres.sh
 start`` prints one) and a fresh schema per test. Without that variable they are skipped,
 unless ``SHOPMIND_REQUIRE_POSTGRES=1`` (set by CI), which turns the skip into a failure.
+
+Every hypothesis test runs under the ``seeded`` profile registered here: derandomised (the
+same examples every run, so CI cannot fail on a draw no earlier run made), no example
+database (nothing written into the tree, no replay of another run's failures), no deadline
+and no too-slow health check (shared CI machines stall). Tests set only how many examples
+they draw, or build on ``settings.get_profile("seeded")`` where they change more.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 
 from shopmind.config import init_workspace
@@ -22,6 +29,15 @@ from shopmind.store import Store
 PG_URL = os.environ.get("SHOPMIND_TEST_POSTGRES_URL", "")
 REQUIRE_PG = os.environ.get("SHOPMIND_REQUIRE_POSTGRES") == "1"
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+settings.register_profile(
+    "seeded",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("seeded")
 
 
 def _pg_schema_url() -> Iterator[str]:

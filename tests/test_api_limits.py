@@ -222,3 +222,13 @@ def test_rate_limiter_buckets() -> None:
     assert limiter.take("a") == 0.0
     assert limiter.take("a", cost=100) == pytest.approx(2.0)  # capped at the burst (4)
     assert RateLimiter(per_minute=0, burst=1).take("a", 50) == 0.0  # 0 turns it off
+
+
+def test_limit_settings_survive_the_handoff_to_workers(tmp_path: Path, monkeypatch) -> None:
+    """``run_server`` hands settings to worker processes as SHOPMIND_* variables."""
+    settings = load_settings(tmp_path, rate_limit_per_minute=30, model_wait_seconds=0.5)
+    for name, value in settings.model_dump(mode="json", exclude={"workspace"}).items():
+        monkeypatch.setenv(f"SHOPMIND_{name.upper()}", str(value))
+    again = load_settings(tmp_path)
+    assert again.resolved_model_slots == settings.threads
+    assert (again.rate_limit_per_minute, again.model_wait_seconds) == (30, 0.5)

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from shopmind.store.importers.reading import detect_encoding, key, sniff_delimiter
-from shopmind.store.importers.text import (
+from shopmind.safety import (
     front_matter,
     html_to_text,
+    markdown_to_text,
     parse_html,
-    parse_markdown,
     visible_text,
 )
+from shopmind.store.importers.reading import detect_encoding, key, sniff_delimiter
 from shopmind.store.importers.values import (
     detect_language,
     parse_bool,
@@ -147,7 +147,7 @@ def test_parse_html_title_falls_back_to_h1() -> None:
 def test_markdown_to_text() -> None:
     meta, _ = front_matter("---\ntitle: 'Terms'\nurl: https://x.test/terms\n---\n# Heading\n")
     assert meta == {"title": "Terms", "url": "https://x.test/terms"}
-    title, text = parse_markdown(
+    title, text = markdown_to_text(
         "Intro line\n\n## Delivery times\n\nWe ship **fast** to [most places](http://x).\n"
         "![a box](box.png) snake_case_name stays.\n```\ncode\n```\n> quoted\n"
     )

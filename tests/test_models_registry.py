@@ -3,11 +3,14 @@
 Regression tests for issue 7, "Half-written models": a training killed while it saves
 (with or without an earlier model) must never leave a version that loads half, a folder
 that ``best_model`` picks, debris in the live version, or a mix of two runs' files.
+And for the registry's review: a complete version that does not load, a damaged pointer,
+reads that wrote, old-layout debris nothing cleaned.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import logging
 import os
@@ -30,9 +33,11 @@ from shopmind.api.app import create_app
 from shopmind.cli import app as cli
 from shopmind.config import init_workspace, load_settings
 from shopmind.models.registry import (
+    LEGACY,
     MANIFEST,
     ArtifactCache,
     IncompleteVersion,
+    LoadFailed,
     Registry,
     RegistryError,
     list_models,
@@ -43,6 +48,8 @@ from shopmind.reviews.service import (
     best_model,
     load_model,
     model_dir,
+    open_best,
+    open_model,
     registry,
     save_model,
 )
@@ -103,6 +110,33 @@ def entries(folder: Path) -> set[str]:
     return {p.relative_to(folder).as_posix() for p in folder.rglob("*")}
 
 
+def snapshot(folder: Path) -> dict[str, tuple[int, int, int]]:
+    """Every path under ``folder`` with its inode, mtime and size: what any write changes."""
+    return {
+        p.relative_to(folder).as_posix(): (st.st_ino, st.st_mtime_ns, st.st_size)
+        for p in sorted(folder.rglob("*"))
+        for st in [p.lstat()]
+    }
+
+
+def publish_unloadable_transformer(models: Path) -> str:
+    """A complete transformer version this build cannot read (``shopmind.json`` format 99)."""
+    state = {"tier": "transformer", "format": 99, "labels": ["negative", "neutral", "positive"]}
+    files = write_files(**{"shopmind.json": json.dumps(state)})
+    return registry(models, "transformer").publish(files).id
+
+
+def publish_corrupt_linear(models: Path, model: LinearSentiment) -> str:
+    """A linear version published with a corrupt ``weights.npz``: its manifest holds the
+    corrupt file's checksum, so it verifies, and it does not load."""
+
+    def write(folder: Path) -> None:
+        model.save(folder)
+        (folder / "weights.npz").write_bytes(b"PK\x03\x04 not a whole zip archive")
+
+    return registry(models, "linear").publish(write).id
+
+
 # -- publish, verify, load -----------------------------------------------------------------
 
 
@@ -139,6 +173,19 @@ def test_a_failed_save_publishes_nothing_and_leaves_no_staging(tmp_path: Path) -
         reg.publish(lambda folder: None)
 
 
+def test_listing_and_loading_report_the_same_file_problem(tmp_path: Path) -> None:
+    """One check of a version's files (the review found two copies that disagreed)."""
+    reg = Registry(tmp_path, "reviews/linear")
+    version = reg.publish(write_files(**{"w.bin": "original!"}))
+    (version.path / "w.bin").write_bytes(b"sho")
+    with pytest.raises(IncompleteVersion) as info:
+        reg.get("v0001")
+    [listed] = reg.versions()
+    assert not listed.complete and listed.problem == info.value.why == "w.bin has 3 bytes, not 9"
+    (version.path / MANIFEST).write_text(json.dumps({"format": 1, "files": {"w.bin": 3}}))
+    assert reg.versions()[0].problem == "manifest.json: bad entry for w.bin"
+
+
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
@@ -172,6 +219,57 @@ def test_service_loads_only_verified_versions(tmp_path: Path, linear, data) -> N
     with pytest.raises(ReviewsError, match="checksum mismatch"):
         load_model(tmp_path, "linear")
     assert best_model(tmp_path).name == "lexicon", "a damaged tier is skipped, never loaded"
+
+
+def test_a_loader_error_names_the_model_version_and_rollback(tmp_path: Path, linear) -> None:
+    """Review of issue 7: a complete version whose loader fails (an optional package
+    missing, a file published corrupt so that its checksum matches) raised the loader's
+    bare error; it is now ``LoadFailed`` naming the model, the version and the fix."""
+    reg = Registry(tmp_path, "recommend/sasrec")
+    reg.publish(write_files(**{"index.bin": "built with an engine this host lacks"}))
+    with pytest.raises(LoadFailed) as info:
+        reg.load(lambda folder: importlib.import_module("shopmind_engine_not_installed"))
+    text = str(info.value)
+    assert "recommend/sasrec version v0001 does not load (ModuleNotFoundError" in text
+    assert "shopmind models rollback recommend/sasrec" in text
+    version = publish_corrupt_linear(tmp_path, linear)
+    with pytest.raises(ReviewsError, match=f"reviews/linear version {version} does not load"):
+        load_model(tmp_path, "linear")
+    assert best_model(tmp_path).name == "lexicon", "the next tier serves"
+
+
+def test_a_tier_that_does_not_load_falls_back_to_the_next(
+    server, tmp_path: Path, linear, caplog
+) -> None:
+    """Review of issue 7 (blocker): a complete version whose loader fails — here a
+    transformer ``shopmind.json`` of format 99 — made ``best_model`` raise, so a fresh
+    server's default scoring answered 500 and ``reviews score`` failed. The next tier now
+    serves; asking for the broken tier is a clear 409 / CLI error naming the fix."""
+    client, headers, models = server
+    save_model(models, "linear", linear)
+    version = publish_unloadable_transformer(models)
+    with caplog.at_level(logging.WARNING):
+        assert open_best(models).tier == "linear"
+    assert f"not using the transformer tier: reviews/transformer version {version}" in caplog.text
+    r = client.post("/v1/reviews/score", json={"texts": ["fine"]}, headers=headers)
+    assert r.status_code == 200, r.text
+    assert (r.json()["model"], r.json()["version"]) == ("linear", "v0001")
+    r = client.post(
+        "/v1/reviews/score", json={"texts": ["fine"], "model": "transformer"}, headers=headers
+    )
+    assert r.status_code == 409
+    assert "reviews/transformer version v0001 does not load (ValueError" in r.json()["detail"]
+    assert "shopmind models rollback reviews/transformer" in r.json()["detail"]
+    (tmp_path / "in.csv").write_text("text\nfine\n")
+    runner, w = CliRunner(), ["--workspace", str(models.parent)]
+    score = ["reviews", "score", "--input", str(tmp_path / "in.csv"), "--text-column", "text"]
+    result = runner.invoke(cli, [*w, *score, "--output", str(tmp_path / "o.csv")])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(
+        cli, [*w, *score, "--output", str(tmp_path / "t.csv"), "--model", "transformer"]
+    )
+    assert result.exit_code == 1
+    assert "shopmind models rollback reviews/transformer" in " ".join(result.output.split())
 
 
 def test_concurrent_trainings_publish_whole_versions(tmp_path: Path, linear, data) -> None:
@@ -218,6 +316,40 @@ def test_rollback_to_previous_or_named_complete_version(tmp_path: Path) -> None:
     assert reg.current_id() == "v0004", "a refused rollback changes nothing"
 
 
+@pytest.mark.parametrize("pointer", [b"", b"\x00garbage", b'{"version": "../v1"}', b"\xff\xfe"])
+def test_a_damaged_pointer_is_repaired_by_rollback_to_and_pruned_past(
+    tmp_path: Path, pointer: bytes
+) -> None:
+    """Review of issue 7: an empty or garbage ``current`` made ``models rollback --to`` and
+    ``models prune`` fail with "unreadable version pointer"; they cannot repair it. With
+    ``--to`` the old pointer is not read; prune takes it as none and keeps the newest."""
+    ws = tmp_path / "ws"
+    init_workspace(ws)
+    reg = Registry(ws / "models", "reviews/linear", keep=10)
+    for i in range(3):
+        reg.publish(write_files(v=str(i)))
+    reg.pointer_path.write_bytes(pointer)
+    with pytest.raises(RegistryError, match="rollback reviews/linear --to VERSION"):
+        reg.current()
+    with pytest.raises(RegistryError, match="rollback reviews/linear --to VERSION"):
+        reg.rollback()  # "the previous one" needs the pointer: the error says how to repair
+    [entry] = list_models(reg.root)
+    assert entry.current is None and "version pointer" in entry.problem
+    assert [v.id for v in entry.versions] == ["v0001", "v0002", "v0003"]
+    report = reg.prune(keep=1)
+    assert report.kept == ["v0003"] and report.removed_versions == ["v0001", "v0002"]
+    reg.publish(write_files(v="3"))  # v0004
+    reg.pointer_path.write_bytes(pointer)
+    runner, w = CliRunner(), ["--workspace", str(ws)]
+    result = runner.invoke(cli, [*w, "models", "prune", "--keep", "2"])
+    assert result.exit_code == 0, result.output
+    assert "kept v0003, v0004" in result.output
+    result = runner.invoke(cli, [*w, "models", "rollback", "reviews/linear", "--to", "v0003"])
+    assert result.exit_code == 0, result.output
+    assert "current version is now v0003" in result.output
+    assert reg.current().id == "v0003"
+
+
 def test_prune_keeps_the_newest_and_never_the_current_one(tmp_path: Path) -> None:
     reg = Registry(tmp_path, "reviews/linear", keep=10)
     for i in range(5):
@@ -258,16 +390,51 @@ def test_leftovers_of_dead_saves_are_cleaned_and_live_ones_kept(tmp_path: Path) 
 # -- legacy layout (models written in place by an older shopmind) ----------------------------
 
 
-def test_a_complete_legacy_model_is_adopted_as_a_version(tmp_path: Path, linear, data) -> None:
+def test_a_complete_legacy_model_serves_in_place_until_a_save_adopts_it(
+    tmp_path: Path, linear, data
+) -> None:
     folder = model_dir(tmp_path, "linear")
     linear.save(folder)  # the old layout: files straight in models/reviews/linear/
-    model = load_model(tmp_path, "linear")
-    assert labels_of(model, data[0][:20]) == labels_of(linear, data[0][:20])
+    loaded = open_model(tmp_path, "linear")
+    assert labels_of(loaded.model, data[0][:20]) == labels_of(linear, data[0][:20])
     reg = registry(tmp_path, "linear")
-    assert reg.current_id() == "v0001" and not reg.legacy_entries()
-    assert reg.current().manifest["source"]["adopted_from"] == "legacy layout"
+    assert loaded.version == LEGACY and reg.current().path == folder
+    assert reg.current_id() is None and reg.legacy_entries(), "a read adopts nothing"
     assert save_model(tmp_path, "linear", linear).id == "v0002"
+    assert reg.versions()[0].source["adopted_from"] == "legacy layout"
+    assert not reg.legacy_entries()
     assert reg.rollback().id == "v0001", "the adopted model stays a version to roll back to"
+
+
+def test_reads_never_write_the_models_folder(server, tmp_path: Path, linear) -> None:
+    """Review of issue 7: ``Registry.current()`` adopted old-layout models while reading, so
+    a read-only models folder made a read fail (PermissionError, 500 in the API). Every
+    read — load, best tier, listing, the API's scoring and listing, the CLI's listing and
+    scoring — now leaves every file and folder as it was (inode, mtime, size)."""
+    client, headers, models = server
+    linear.save(model_dir(models, "linear"))  # a complete model, old layout
+    half = model_dir(models, "transformer")  # a first transformer save killed half-way
+    half.mkdir(parents=True)
+    (half / "config.json").write_text('{"model_type": "bert"}')
+    (half / "model.safetensors").write_bytes(b"\0" * 4096)
+    Registry(models, "recommend/sasrec").publish(write_files(v="1"))
+    before = snapshot(models)
+    assert registry(models, "linear").current().id == LEGACY
+    assert registry(models, "transformer").current() is None
+    assert open_best(models).version == LEGACY and load_model(models, "linear").name == "linear"
+    assert {e.name for e in list_models(models)} >= {"reviews/linear", "reviews/transformer"}
+    r = client.post("/v1/reviews/score", json={"texts": ["fine"]}, headers=headers)
+    assert r.status_code == 200 and (r.json()["model"], r.json()["version"]) == ("linear", LEGACY)
+    assert client.get("/v1/models", headers=headers).status_code == 200
+    (tmp_path / "in.csv").write_text("text\nfine\n")
+    runner, w = CliRunner(), ["--workspace", str(models.parent)]
+    result = runner.invoke(cli, [*w, "models", "list"])
+    assert result.exit_code == 0
+    assert "prune reviews/transformer --legacy" in " ".join(result.output.split())
+    score = ["reviews", "score", "--input", str(tmp_path / "in.csv"), "--text-column", "text"]
+    result = runner.invoke(cli, [*w, *score, "--output", str(tmp_path / "o.csv")])
+    assert result.exit_code == 0, result.output
+    assert snapshot(models) == before
 
 
 def test_an_incomplete_legacy_model_is_ignored_and_reported(tmp_path: Path, linear, caplog) -> None:
@@ -317,6 +484,54 @@ def test_unfinished_legacy_pretraining_is_not_used(tmp_path: Path) -> None:
     folder.mkdir(parents=True)
     (folder / "model.safetensors").write_bytes(b"\0" * 64)  # killed before pretrain.json
     assert registry(tmp_path, "pretrained").current() is None
+
+
+def test_prune_legacy_removes_old_layout_debris(tmp_path: Path, linear) -> None:
+    """Review of issue 7: what older builds left in place — a ``.tmp…`` file of a killed
+    save, ``config.json`` + ``model.safetensors`` without ``shopmind.json`` — was never
+    cleaned. ``models prune --legacy`` deletes incomplete old-layout files and any beside
+    a complete current version, adopts a complete model, and leaves what it cannot judge."""
+    ws = tmp_path / "ws"
+    init_workspace(ws)
+    models = ws / "models"
+    half = model_dir(models, "transformer")  # the first transformer save, killed
+    half.mkdir(parents=True)
+    (half / "config.json").write_text('{"model_type": "bert"}')
+    (half / "model.safetensors").write_bytes(b"\0" * 4096)
+    (half / ".tmpk2j3h4").write_bytes(b"\0" * 1024)
+    save_model(models, "linear", linear)  # a complete version, and debris beside it
+    (model_dir(models, "linear") / ".tmp9x8y7z").write_bytes(b"\0" * 1024)
+    (model_dir(models, "linear") / "config.json").write_text("{}")
+    unfinished = model_dir(models, "pretrained")  # pretraining killed before pretrain.json
+    unfinished.mkdir(parents=True)
+    (unfinished / "model.safetensors").write_bytes(b"\0" * 64)
+    other = models / "recommend" / "sasrec"  # no check for its old layout: left
+    other.mkdir(parents=True)
+    (other / "item_ids.json").write_text("[]")
+    runner, w = CliRunner(), ["--workspace", str(ws)]
+
+    result = runner.invoke(cli, [*w, "models", "prune"])
+    assert result.exit_code == 0, result.output
+    assert (half / ".tmpk2j3h4").exists(), "without --legacy old-layout files stay"
+    result = runner.invoke(cli, [*w, "models", "prune", "--legacy"])
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())
+    removed = "removed old-layout files"
+    assert f"reviews/transformer: {removed} .tmpk2j3h4, config.json, model.safetensors" in out
+    assert f"reviews/linear: {removed} .tmp9x8y7z, config.json" in out
+    assert f"reviews/pretrained: {removed} model.safetensors" in out
+    assert "recommend/sasrec: old-layout files kept (no check" in out
+    assert {p.name for p in half.iterdir()} <= {".lock", ".staging"}
+    assert registry(models, "linear").current().id == "v0001", "the version is untouched"
+    assert (other / "item_ids.json").exists()
+
+
+def test_prune_legacy_adopts_a_complete_model(tmp_path: Path, linear, data) -> None:
+    linear.save(model_dir(tmp_path, "linear"))
+    reg = registry(tmp_path, "linear")
+    report = reg.prune(legacy=True)
+    assert report.adopted == "v0001" and not reg.legacy_entries()
+    assert labels_of(load_model(tmp_path, "linear"), data[0][:9]) == labels_of(linear, data[0][:9])
 
 
 # -- kill -9 ---------------------------------------------------------------------------------
@@ -531,6 +746,41 @@ def test_server_switches_to_a_new_version_without_restart(
     assert score() == ("linear", labels_of(linear, texts))
 
 
+def test_a_running_server_keeps_serving_when_a_new_version_does_not_load(
+    server, linear, flipped, data, caplog
+) -> None:
+    """Review of issue 7: a newly published version that verifies but does not load (here
+    weights published corrupt) never replaces the model a server is serving — neither for
+    the default model (which must not step down to the lexicon either) nor for a tier asked
+    by name; ``version`` in the answer says which version scored."""
+    client, headers, models = server
+    texts = [t for t, y in zip(*data, strict=True) if y != 1][:5]
+
+    def score(model: str | None = None) -> tuple[str, str | None, list[str]]:
+        body: dict = {"texts": texts, "aspects": False} | ({"model": model} if model else {})
+        r = client.post("/v1/reviews/score", json=body, headers=headers)
+        assert r.status_code == 200, r.text
+        return r.json()["model"], r.json()["version"], [x["label"] for x in r.json()["results"]]
+
+    assert score()[:2] == ("lexicon", None), "the untrained lexicon has no version"
+    save_model(models, "linear", linear)
+    serving = ("linear", "v0001", labels_of(linear, texts))
+    assert score() == serving and score("linear") == serving
+    assert publish_corrupt_linear(models, flipped) == "v0002"
+    with caplog.at_level(logging.ERROR):
+        assert score() == serving and score("linear") == serving
+    assert "loading the new version failed; the old one keeps serving" in caplog.text
+    with TestClient(create_app(client.app.state.settings, store=client.app.state.store)) as fresh:
+        r = fresh.post("/v1/reviews/score", json={"texts": texts}, headers=headers)
+        assert r.status_code == 200 and r.json()["version"] is None, "a fresh one: the lexicon"
+        r = fresh.post(
+            "/v1/reviews/score", json={"texts": texts, "model": "linear"}, headers=headers
+        )
+        assert r.status_code == 409 and "linear version v0002 does not load" in r.text
+    save_model(models, "linear", flipped)
+    assert score() == ("linear", "v0003", labels_of(flipped, texts)), "the next good one serves"
+
+
 def test_cache_serves_the_old_artifact_while_the_new_one_loads(tmp_path: Path) -> None:
     reg = Registry(tmp_path, "recommend/sasrec")
     reg.publish(write_files(v="1"))
@@ -592,7 +842,14 @@ def test_cli_models_list_rollback_prune(tmp_path: Path, monkeypatch, linear) -> 
     result = runner.invoke(cli, [*w, "models", "prune"])  # keep 2 (the setting)
     assert result.exit_code == 0, result.output
     assert "reviews/linear: kept v0002, v0003; removed v0001" in result.output
-    assert runner.invoke(cli, [*w, "models", "rollback", "reviews/linear", "--to", "v0003"])
+    result = runner.invoke(cli, [*w, "models", "rollback", "reviews/linear", "--to", "v0003"])
+    assert result.exit_code == 0, result.output
+    assert "reviews/linear: current version is now v0003" in result.output
     result = runner.invoke(cli, [*w, "models", "prune", "reviews/linear", "--keep", "1"])
     assert result.exit_code == 0 and "kept v0003; removed v0002" in result.output
     assert [e.current for e in list_models(models)] == ["v0001", "v0003"]
+    (models / "my model").mkdir()  # not a model name: reported, the others still pruned
+    (models / "my model" / "notes.txt").write_text("")
+    result = runner.invoke(cli, [*w, "models", "prune"])
+    assert result.exit_code == 1 and "invalid model name 'my model'" in result.output
+    assert "reviews/linear: kept v0003; removed nothing" in result.output

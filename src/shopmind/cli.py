@@ -506,11 +506,15 @@ def models_rollback(
         str | None, typer.Option("--to", help="Version to make current (default: previous).")
     ] = None,
 ) -> None:
-    """Make the previous (or a named) complete version current again."""
-    from shopmind.models.registry import Registry, RegistryError
+    """Make the previous (or a named) complete version current again.
+
+    With --to the old pointer is not read, so this also repairs a damaged one.
+    """
+    from shopmind.models.registry import RegistryError
+    from shopmind.reviews.service import open_registry
 
     try:
-        version = Registry(get_settings().models_dir, name).rollback(to)
+        version = open_registry(get_settings().models_dir, name).rollback(to)
     except RegistryError as exc:
         raise fail(str(exc)) from exc
     console.print(f"{name}: current version is now {version.id} ({version.created_at})")
@@ -525,19 +529,34 @@ def models_prune(
         int | None,
         typer.Option(min=1, help="Versions to keep per model (default: model_versions_keep)."),
     ] = None,
+    legacy: Annotated[
+        bool,
+        typer.Option(
+            "--legacy",
+            help="Also old-layout files: adopt a complete model, delete incomplete ones "
+            "and any beside a complete current version.",
+        ),
+    ] = False,
 ) -> None:
     """Remove old versions and leftovers of killed trainings; the current one always stays."""
-    from shopmind.models.registry import Registry, RegistryError, list_models
+    from shopmind.models.registry import RegistryError, list_models
+    from shopmind.models.report import prune_lines
+    from shopmind.reviews.service import open_registry
 
     settings = get_settings()
     names = [name] if name else [e.name for e in list_models(settings.models_dir)]
+    error = None
     for each in names:
         try:
-            report = Registry(settings.models_dir, each).prune(keep or settings.model_versions_keep)
+            registry = open_registry(settings.models_dir, each)
+            report = registry.prune(keep or settings.model_versions_keep, legacy=legacy)
         except RegistryError as exc:
-            raise fail(str(exc)) from exc
-        removed = ", ".join(report.removed_versions + report.removed_leftovers) or "nothing"
-        console.print(f"{each}: kept {', '.join(report.kept) or 'none'}; removed {removed}")
+            error = fail(str(exc))  # printed now; the other models are still pruned
+            continue
+        for line in prune_lines(each, report):
+            console.print(line, markup=False, highlight=False)
+    if error is not None:
+        raise error
 
 
 @app.command()

@@ -59,12 +59,12 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
     # Bounded request cost (docs/api.md "Limits"): the worst allowed scoring request
-    # takes about a second on two cores; model work and request rate are capped.
+    # took 1.2 s on two cores (bench/cost.py); model work and request rate are capped.
     score_max_chars: int = Field(
         default=5000, ge=1, le=10_000_000, description="Characters per scoring request."
     )
-    model_slots: int | None = Field(
-        default=None, ge=1, le=1024, description="Concurrent model calls; default: threads."
+    model_slots: int = Field(
+        default=0, ge=0, le=1024, description="Concurrent model calls; 0: as many as threads."
     )
     model_wait_seconds: float = Field(default=1.0, ge=0, le=60)
     rate_limit_per_minute: float = Field(default=1200, ge=0, description="0: no rate limit.")
@@ -84,7 +84,7 @@ class Settings(BaseSettings):
 
     @property
     def resolved_model_slots(self) -> int:
-        """Concurrent model calls per process: ``model_slots``, else ``threads``."""
+        """Concurrent model calls per process: ``model_slots``, or ``threads`` when it is 0."""
         return self.model_slots or self.threads
 
     @property

@@ -16,6 +16,7 @@ from shopmind.api.ingest import BatchError
 from shopmind.api.limits import BodySizeLimit
 from shopmind.api.routers import events as events_routes
 from shopmind.api.routers import health as health_routes
+from shopmind.api.routers import models as models_routes
 from shopmind.api.routers import reviews as reviews_routes
 from shopmind.api.routers import store as store_routes
 from shopmind.api.schemas import BatchRejected, ErrorResponse, Rejection
@@ -72,6 +73,7 @@ def create_app(
     app.include_router(store_routes.router, **secured)
     app.include_router(events_routes.router, **secured)
     app.include_router(reviews_routes.router, **secured)
+    app.include_router(models_routes.router, **secured)
     return app
 
 

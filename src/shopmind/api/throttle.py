@@ -1,15 +1,20 @@
 """Request-cost limits of the API: a token bucket per API key (429) and model slots (503).
 
 Rate: each key has a bucket of ``rate_limit_burst`` tokens that refills at
-``rate_limit_per_minute``. A request takes its route's cost (1 token, or what the route
-declares with ``openapi_extra=rate_cost(n)``: heavier routes cost more); a request that
-finds too few tokens gets ``429`` with ``Retry-After`` (whole seconds until enough tokens
-are back) and takes nothing. Buckets live in process memory: a server with several
-workers has a bucket per key in each worker. ``rate_limit_per_minute = 0`` turns it off.
+``rate_limit_per_minute``. A request takes its route's cost: 1 token, or what the route
+declares with ``openapi_extra=rate_cost(n)``; a route whose cost grows with the request
+declares ``rate_cost(1, per_units=1000)`` and charges ``1 + units // 1000`` tokens with
+``charge_units`` once it knows the request's cost units. A request that finds too few
+tokens gets ``429`` with ``Retry-After`` (whole seconds until enough tokens are back) and
+takes nothing. Buckets live in process memory: a server with several workers has a
+bucket per key in each worker. ``rate_limit_per_minute = 0`` turns it off.
 
-Model work: ``model_work`` (a context manager) and ``ModelSlot`` (a dependency) hold one
-of the process's model slots (``shopmind.models.work``) around a route's model calls; a
-request that gets no slot within ``model_wait_seconds`` gets ``503`` with ``Retry-After``.
+Model work: an ``async def`` route holds one of the process's model slots
+(``shopmind.models.work``) with ``async with work_slot(request):`` around the model call
+it runs in the thread pool; a ``def`` route takes a ``ModelSlot`` parameter (a dependency
+that waits in the event loop, so the route runs in the thread pool only once it holds a
+slot). A request that gets no slot within ``model_wait_seconds`` gets ``503`` with
+``Retry-After`` (the handler ``install_limits`` adds for ``ModelBusy``).
 """
 
 from __future__ import annotations
@@ -17,25 +22,32 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi.responses import JSONResponse
 
 from shopmind.config import Settings
 from shopmind.models.work import ModelBusy, WorkLimiter
 
 COST_KEY = "x-rate-limit-cost"
+PER_UNITS_KEY = "x-rate-limit-cost-per-units"  # one more token per this many cost units
 _PRUNE_AT = 10_000  # buckets kept before full (idle) ones are dropped
 
 
-def rate_cost(tokens: int) -> dict[str, Any]:
-    """``openapi_extra`` for a route that costs ``tokens`` (shown in the OpenAPI schema)."""
+def rate_cost(tokens: int, per_units: int | None = None) -> dict[str, Any]:
+    """``openapi_extra`` for a route that costs ``tokens`` (shown in the OpenAPI schema),
+    plus one token per ``per_units`` cost units when given (charged by ``charge_units``)."""
     if tokens < 1:
         raise ValueError(f"a route costs at least 1 token, got {tokens}")
-    return {COST_KEY: tokens}
+    if per_units is None:
+        return {COST_KEY: tokens}
+    if per_units < 1:
+        raise ValueError(f"per_units must be at least 1, got {per_units}")
+    return {COST_KEY: tokens, PER_UNITS_KEY: per_units}
 
 
 @dataclass
@@ -92,23 +104,48 @@ class RateLimiter:
 
 
 def install_limits(app: FastAPI, settings: Settings) -> None:
-    """Give ``app`` its rate limiter and model-work limiter, from ``settings``."""
+    """Give ``app`` its rate limiter and model-work limiter, from ``settings``, and the
+    handler that answers ``ModelBusy`` with ``503`` and ``Retry-After``."""
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     app.state.work_limiter = WorkLimiter(settings.resolved_model_slots, settings.model_wait_seconds)
+    app.add_exception_handler(ModelBusy, _busy)
+
+
+def _route_extra(request: Request) -> dict[str, Any]:
+    route = request.scope.get("route")
+    return getattr(route, "openapi_extra", None) or {}
 
 
 def route_cost(request: Request) -> int:
     """Tokens the matched route costs (``rate_cost``), 1 by default."""
-    route = request.scope.get("route")
-    extra = getattr(route, "openapi_extra", None) or {}
-    return int(extra.get(COST_KEY, 1))
+    return int(_route_extra(request).get(COST_KEY, 1))
 
 
 def check_rate(request: Request, key_id: str) -> None:
-    """Take the route's cost from the key's bucket, or raise ``429`` with ``Retry-After``."""
+    """Take the route's cost from the key's bucket, or raise ``429`` with ``Retry-After``.
+
+    A route charged by size (``rate_cost(n, per_units=…)``) pays later, in
+    ``charge_units``, once its cost is known.
+    """
+    request.state.rate_key = key_id
+    if PER_UNITS_KEY not in _route_extra(request):
+        _take(request, route_cost(request))
+
+
+def charge_units(request: Request, units: int) -> int:
+    """Take ``route_cost + units // per_units`` tokens for a route charged by size (or
+    ``429``); returns the tokens taken."""
+    per = int(_route_extra(request).get(PER_UNITS_KEY, 0))
+    if per < 1:
+        raise RuntimeError("charge_units on a route without rate_cost(..., per_units=...)")
+    cost = route_cost(request) + max(0, units) // per
+    _take(request, cost)
+    return cost
+
+
+def _take(request: Request, cost: int) -> None:
     limiter: RateLimiter = request.app.state.rate_limiter
-    cost = route_cost(request)
-    wait = limiter.take(key_id, cost)
+    wait = limiter.take(request.state.rate_key, cost)
     if wait > 0:
         retry = max(1, math.ceil(wait))
         raise HTTPException(
@@ -122,51 +159,26 @@ def check_rate(request: Request, key_id: str) -> None:
         )
 
 
-def _busy(exc: ModelBusy) -> HTTPException:
-    return HTTPException(
-        status.HTTP_503_SERVICE_UNAVAILABLE,
-        detail=f"server busy: {exc}",
+async def _busy(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ModelBusy)
+    return JSONResponse(
+        {"detail": f"server busy: {exc}"},
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
         headers={"Retry-After": str(exc.retry_after)},
     )
 
 
-@contextmanager
-def model_work(request: Request) -> Iterator[None]:
-    """Hold a model slot for the block; ``503`` with ``Retry-After`` when none frees up."""
+def work_slot(request: Request) -> AbstractAsyncContextManager[None]:
+    """One of the process's model slots, for ``async with`` (``503`` when none frees up)."""
     limiter: WorkLimiter = request.app.state.work_limiter
-    try:
-        limiter.acquire()
-    except ModelBusy as exc:
-        raise _busy(exc) from exc
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        limiter.release(time.perf_counter() - started)
+    return limiter.slot()
 
 
-def model_slot(request: Request) -> Iterator[None]:
-    """Dependency form of ``model_work``: the slot is held while the route function runs."""
-    with model_work(request):
+async def model_slot(request: Request) -> AsyncIterator[None]:
+    """Dependency form of ``work_slot``: waits in the event loop, then holds the slot while
+    the route function runs."""
+    async with work_slot(request):
         yield
 
 
 ModelSlot = Annotated[None, Depends(model_slot, scope="function")]
-
-
-def check_text_budget(texts: Sequence[str], limit: int, setting: str) -> int:
-    """The total length of ``texts``; ``413`` naming the budget and the size when over it.
-
-    Text models cost about linearly in characters (long texts are scored in segments),
-    so a budget on the characters of one request bounds its time and memory.
-    """
-    total = sum(len(t) for t in texts)
-    if total > limit:
-        raise HTTPException(
-            status.HTTP_413_CONTENT_TOO_LARGE,
-            detail=(
-                f"the texts hold {total:,} characters in all; this server takes at most "
-                f"{limit:,} per request (setting {setting}): send them in several requests"
-            ),
-        )
-    return total

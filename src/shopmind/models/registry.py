@@ -21,9 +21,18 @@ the manifest (every file present, same size, same checksum) before it hands out 
 
 The next publish or prune removes what killed runs left behind (staging folders whose
 owner lock is free, stray pointer temp files), keeps the newest ``keep`` versions and never
-deletes the current one. Workspaces from before the registry held a model written in place
-(``models/reviews/linear/config.json``); given a ``legacy_check`` the registry adopts such a
-model as a version when it loads, or ignores it (and says so) when it is incomplete.
+deletes the current one. A version that verifies but whose loader fails (a file format this
+build cannot read, a missing optional package) is reported as ``LoadFailed``, naming the
+model, the version and the rollback command.
+
+Workspaces from before the registry held a model written in place
+(``models/reviews/linear/config.json``). Reading never writes: given a ``legacy_check``, a
+read serves such a model in place (version id ``legacy``) when it is complete and ignores
+it (and says so) when it is not; the next publish, or ``prune(legacy=True)``, adopts a
+complete one as a version, and the latter also deletes old-layout files that are
+incomplete or superseded by a complete current version.
+
+Locking is POSIX ``fcntl.flock``: the registry runs on Linux and macOS, not on Windows.
 
 ``ArtifactCache`` keeps a loaded artifact in a long-running process and reloads it when a
 pointer changes (one ``stat`` per pointer per call), serving the old one meanwhile.
@@ -58,6 +67,7 @@ LOCK = ".lock"
 MANIFEST = "manifest.json"
 FORMAT = 1
 DEFAULT_KEEP = 3
+LEGACY = "legacy"  # the id of a model served in place from the old layout
 _OWN = {POINTER, VERSIONS, STAGING, LOCK}
 _POINTER_TMP = re.compile(r"^\.current\.[0-9a-f]+\.tmp$")
 _VERSION_ID = re.compile(r"^v(\d{4,})$")
@@ -75,6 +85,10 @@ class IncompleteVersion(RegistryError):
     def __init__(self, message: str, why: str) -> None:
         super().__init__(message)
         self.why = why
+
+
+class LoadFailed(RegistryError):
+    """A complete version (it matches its manifest) whose loader raised."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +142,9 @@ class PruneReport:
     removed_versions: list[str] = field(default_factory=list)
     removed_leftovers: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
+    removed_legacy: list[str] = field(default_factory=list)
+    adopted: str = ""  # the version a complete old-layout model became
+    legacy_kept: str = ""  # why old-layout files were left in place
 
 
 # -- small file-system helpers -----------------------------------------------------------
@@ -251,65 +268,57 @@ class Registry:
             data = json.loads(self.pointer_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
-        except (OSError, ValueError) as exc:
-            raise RegistryError(f"{self.pointer_path}: unreadable version pointer ({exc})") from exc
+        except (OSError, ValueError, RecursionError) as exc:
+            raise self._bad_pointer(f"unreadable version pointer ({exc})") from exc
         version = data.get("version") if isinstance(data, dict) else None
         if not isinstance(version, str) or not _VERSION_ID.match(version):
-            raise RegistryError(f"{self.pointer_path}: no valid version in the pointer")
+            raise self._bad_pointer("the version pointer names no valid version")
         return version
 
     def current(self) -> Version | None:
-        """The current version, verified; None when nothing was published yet.
+        """The current version, verified; None when nothing was published.
 
-        Adopts a complete legacy model first (see ``adopt_legacy``). Raises
-        ``IncompleteVersion`` when the current version's files do not match its manifest.
+        Never writes. Without a pointer, a complete model written in place by an older
+        shopmind (``legacy_check`` passes) is returned as version ``legacy`` with the
+        model's folder as its path. Raises ``IncompleteVersion`` when the current version's
+        files do not match its manifest.
         """
-        if not self.folder.is_dir():
-            return None
-        if not self.pointer_path.exists() and self.legacy_entries():
-            self.adopt_legacy()
-        for attempt in range(3):
-            version_id = self.current_id()
-            if version_id is None:
-                return None
-            try:
-                return self.get(version_id)
-            except IncompleteVersion:
-                if attempt == 2 or self.current_id() == version_id:  # no publish raced us
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        return self._current(check_legacy=True)
 
     def load(self, loader: Callable[[Path], T]) -> T | None:
-        """``loader(path)`` of the current version; None when nothing was published.
+        """``loader(path)`` of the current version; None when nothing was published."""
+        loaded = self.load_version(loader)
+        return None if loaded is None else loaded[1]
+
+    def load_version(self, loader: Callable[[Path], T]) -> tuple[Version, T] | None:
+        """The current version and ``loader(version.path)``; None when nothing was published.
 
         When the load fails because a publish or prune moved ``current`` meanwhile, the
-        new current version is loaded instead.
+        new current version is loaded instead. Otherwise a loader error is raised as
+        ``LoadFailed`` (naming the model, the version and the rollback command). A model
+        in the old layout counts as loadable when ``loader`` loads it (it is the check);
+        when it does not, it is ignored (logged) and None returned. Never writes.
         """
         for attempt in range(3):
-            version = self.current()
+            version = self._current(check_legacy=False)
             if version is None:
                 return None
             try:
-                return loader(version.path)
-            except Exception:
-                if attempt == 2 or self.current_id() == version.id:
-                    raise
+                return version, loader(version.path)
+            except Exception as exc:
+                if attempt < 2 and self._pointer_or_none() != _pointed_id(version):
+                    continue  # a publish, rollback or adoption moved it meanwhile
+                if version.id == LEGACY:
+                    self._ignore_legacy(exc)
+                    return None
+                raise self._load_failed(version, exc) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
     def get(self, version_id: str) -> Version:
         """A named version, verified against its manifest (sizes and sha256 of every file)."""
         manifest = self._manifest(version_id)
-        folder = self.versions_dir / version_id
-        for rel, meta in manifest["files"].items():
-            path = folder / rel
-            if not path.is_file():
-                raise self._incomplete(version_id, f"{rel} is missing")
-            size = path.stat().st_size
-            if size != meta["size"]:
-                raise self._incomplete(version_id, f"{rel} has {size} bytes, not {meta['size']}")
-            if sha256_file(path) != meta["sha256"]:
-                raise self._incomplete(version_id, f"{rel}: checksum mismatch (file changed)")
-        return Version(self.name, version_id, folder, manifest)
+        self._check_files(version_id, manifest, checksums=True)
+        return Version(self.name, version_id, self.versions_dir / version_id, manifest)
 
     def versions(self) -> list[VersionInfo]:
         """Every version folder, oldest first, with cheap completeness checks."""
@@ -368,15 +377,19 @@ class Registry:
         return staging.version
 
     def rollback(self, to: str | None = None) -> Version:
-        """Point ``current`` at version ``to``, or at the newest complete one before it."""
+        """Point ``current`` at version ``to``, or at the newest complete one before it.
+
+        With ``to`` the old pointer is not read, so this also repairs a damaged one.
+        """
         self._require_folder()
         with self._locked():
-            current = self.current_id()
             if to is None:
+                current = self.current_id()
                 if current is None:
                     raise RegistryError(f"{self.name}: nothing published, nothing to roll back")
                 target = self._previous(current)
             else:
+                current = self._pointer_or_none()
                 if not _VERSION_ID.match(to) or not (self.versions_dir / to).is_dir():
                     known = ", ".join(v.id for v in self.versions()) or "none"
                     raise RegistryError(f"{self.name} has no version {to!r} (versions: {known})")
@@ -385,14 +398,26 @@ class Registry:
         log.info("%s: current version is now %s (was %s)", self.name, target.id, current)
         return target
 
-    def prune(self, keep: int | None = None) -> PruneReport:
-        """Remove leftovers of killed runs and all but the newest ``keep`` versions."""
+    def prune(self, keep: int | None = None, legacy: bool = False) -> PruneReport:
+        """Remove leftovers of killed runs and all but the newest ``keep`` versions.
+
+        An unreadable pointer counts as none (the newest complete versions stay). With
+        ``legacy``, files of the old layout are dealt with too: a complete model with no
+        version yet is adopted; incomplete ones, and any beside a complete current
+        version, are deleted (see ``_prune_legacy_locked``).
+        """
         keep = self.keep if keep is None else keep
         if keep < 1:
             raise RegistryError(f"keep must be at least 1, got {keep}")
         self._require_folder()
         with self._locked():
-            return self._prune_locked(keep)
+            report = PruneReport()
+            if legacy:
+                self._prune_legacy_locked(report)
+            pruned = self._prune_locked(keep)
+            report.removed_versions, report.kept = pruned.removed_versions, pruned.kept
+            report.removed_leftovers = pruned.removed_leftovers
+            return report
 
     def cleanup(self) -> list[str]:
         """Remove leftovers of killed runs (dead staging folders, stray temp files)."""
@@ -459,6 +484,92 @@ class Registry:
         log.info("%s: published version %s", self.name, version.id)
         return version
 
+    def _current(self, check_legacy: bool) -> Version | None:
+        if not self.folder.is_dir():
+            return None
+        for attempt in range(3):
+            version_id = self.current_id()
+            if version_id is None:
+                legacy = self._legacy_version(check_legacy)
+                if legacy is None and attempt < 2 and self.pointer_path.exists():
+                    continue  # adopted meanwhile
+                return legacy
+            try:
+                return self.get(version_id)
+            except IncompleteVersion:
+                if attempt == 2 or self.current_id() == version_id:  # no publish raced us
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _pointer_or_none(self) -> str | None:
+        """``current_id()``, or None when the pointer is missing or unreadable."""
+        try:
+            return self.current_id()
+        except RegistryError:
+            return None
+
+    def _bad_pointer(self, why: str) -> RegistryError:
+        return RegistryError(
+            f"{self.pointer_path}: {why}; repair it with: shopmind models rollback "
+            f"{self.name} --to VERSION (see: shopmind models list)"
+        )
+
+    def _load_failed(self, version: Version, exc: Exception) -> LoadFailed:
+        return LoadFailed(
+            f"{self.name} version {version.id} does not load ({type(exc).__name__}: {exc}) "
+            f"({version.path}); roll back with: shopmind models rollback {self.name}"
+        )
+
+    def _legacy_version(self, check: bool) -> Version | None:
+        """A model written in place, as version ``legacy`` (``check``: only if complete)."""
+        entries = [p for p in self.legacy_entries() if not p.name.startswith(".")]
+        if not entries or self.legacy_check is None:
+            return None
+        if check:
+            try:
+                self.legacy_check(self.folder)
+            except Exception as exc:
+                self._ignore_legacy(exc)
+                return None
+        files = {}
+        for entry in entries:
+            for path in [entry, *entry.rglob("*")] if entry.is_dir() else [entry]:
+                with contextlib.suppress(OSError):
+                    if path.is_file():
+                        rel = path.relative_to(self.folder).as_posix()
+                        files[rel] = {"size": path.stat().st_size}
+        manifest = {"files": files, "source": {"layout": LEGACY}}
+        return Version(self.name, LEGACY, self.folder, manifest)
+
+    def _ignore_legacy(self, exc: Exception) -> None:
+        log.warning(
+            "%s: ignoring an incomplete model written in place in %s (%s: %s); it is never "
+            "loaded (delete it with: shopmind models prune %s --legacy)",
+            self.name,
+            self.folder,
+            type(exc).__name__,
+            exc,
+            self.name,
+        )
+
+    def _check_files(self, version_id: str, manifest: dict[str, Any], checksums: bool) -> None:
+        """Raise ``IncompleteVersion`` unless every file of the manifest is there with its
+        size (and, with ``checksums``, its sha256)."""
+        folder = self.versions_dir / version_id
+        for rel, meta in manifest["files"].items():
+            path = folder / rel
+            try:
+                if not path.is_file():
+                    raise self._incomplete(version_id, f"{rel} is missing")
+                size = path.stat().st_size
+                if size != meta["size"]:
+                    why = f"{rel} has {size} bytes, not {meta['size']}"
+                    raise self._incomplete(version_id, why)
+                if checksums and sha256_file(path) != meta["sha256"]:
+                    raise self._incomplete(version_id, f"{rel}: checksum mismatch (file changed)")
+            except OSError as exc:
+                raise self._incomplete(version_id, f"{rel} cannot be read ({exc})") from exc
+
     def _install_locked(self, staging: Staging, files: dict[str, dict[str, Any]]) -> Version:
         """Manifest last, rename into ``versions/``, then the atomic pointer switch."""
         version_id = self._next_id()
@@ -511,16 +622,23 @@ class Registry:
             manifest = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise self._incomplete(version_id, "no manifest.json (never finished)") from None
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             raise self._incomplete(version_id, f"unreadable manifest.json ({exc})") from exc
-        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        if (
+            not isinstance(manifest, dict)
+            or manifest.get("format") != FORMAT
+            or not isinstance(manifest.get("metrics", {}), dict)
+            or not isinstance(manifest.get("source", {}), dict)
+        ):
             raise self._incomplete(version_id, "manifest.json is not a registry manifest")
         files = manifest.get("files")
         if not isinstance(files, dict) or not files:
             raise self._incomplete(version_id, "manifest.json has no file list")
-        for rel in files:
+        for rel, meta in files.items():
             if rel.startswith("/") or ".." in rel.split("/"):
                 raise self._incomplete(version_id, f"manifest.json names a path outside: {rel}")
+            if not _file_entry(meta):
+                raise self._incomplete(version_id, f"manifest.json: bad entry for {rel}")
         return manifest
 
     def _incomplete(self, version_id: str, why: str) -> IncompleteVersion:
@@ -538,11 +656,10 @@ class Registry:
         except IncompleteVersion as exc:
             info.problem = exc.why
             return info
-        folder = self.versions_dir / version_id
-        for rel, meta in manifest["files"].items():
-            path = folder / rel
-            if not path.is_file() or path.stat().st_size != meta["size"]:
-                info.problem = f"{rel} is missing or of the wrong size"
+        try:
+            self._check_files(version_id, manifest, checksums=False)
+        except IncompleteVersion as exc:
+            info.problem = exc.why
         info.complete = not info.problem
         info.created_at = str(manifest.get("created_at", ""))
         info.size = sum(int(m["size"]) for m in manifest["files"].values())
@@ -592,7 +709,7 @@ class Registry:
 
     def _prune_locked(self, keep: int) -> PruneReport:
         report = PruneReport(removed_leftovers=self._cleanup_locked())
-        current = self.current_id()
+        current = self._pointer_or_none()  # unreadable: none, the newest complete ones stay
         infos = self.versions()
         complete = [v.id for v in infos if v.complete]
         kept = set(complete[-keep:]) | ({current} if current else set())
@@ -614,6 +731,48 @@ class Registry:
         _fsync_path(self.versions_dir, directory=True)
         _remove(trash)
 
+    def _prune_legacy_locked(self, report: PruneReport) -> None:
+        """Old-layout files: a complete model with no version becomes one; files that are
+        incomplete, or beside a complete current version, are deleted. Files nothing can
+        judge (no ``legacy_check``, no complete current version) stay, and ``legacy_kept``
+        says why."""
+        if not self.legacy_entries():
+            return
+        status = self._adopt_locked()
+        if status == "adopted":
+            report.adopted = str(self._pointer_or_none())
+            return
+        if status == "unchecked":
+            report.legacy_kept = "no check for this model's old layout and no version yet"
+            return
+        if status == "none" and not self._complete_current() and self._legacy_complete():
+            report.legacy_kept = "a complete model, kept while the version pointer is damaged"
+            return
+        for path in self.legacy_entries():
+            _remove(path)
+            report.removed_legacy.append(path.name)
+        if report.removed_legacy:
+            log.info("%s: removed old-layout files %s", self.name, report.removed_legacy)
+
+    def _complete_current(self) -> bool:
+        version_id = self._pointer_or_none()
+        if version_id is None:
+            return False
+        try:
+            self.get(version_id)
+        except RegistryError:
+            return False
+        return True
+
+    def _legacy_complete(self) -> bool:
+        if self.legacy_check is None:
+            return True  # nothing can tell: treated as complete, never deleted
+        try:
+            self.legacy_check(self.folder)
+        except Exception:
+            return False
+        return True
+
     def _adopted_version(self) -> str | None:
         for info in self.versions():
             if info.source.get("adopted_from") == "legacy layout":
@@ -629,14 +788,7 @@ class Registry:
         try:
             self.legacy_check(self.folder)
         except Exception as exc:
-            log.warning(
-                "%s: ignoring an incomplete model written in place in %s (%s: %s); it is "
-                "never loaded",
-                self.name,
-                self.folder,
-                type(exc).__name__,
-                exc,
-            )
+            self._ignore_legacy(exc)
             return "incomplete"
         self._publish_legacy([p for p in entries if not p.name.startswith(".")])
         for path in entries:
@@ -654,6 +806,19 @@ class Registry:
         _fsync_tree(path)
         staging = Staging(path, {}, {"adopted_from": "legacy layout"})
         self._install_locked(staging, _file_table(path))
+
+
+def _pointed_id(version: Version) -> str | None:
+    """What ``current`` names while ``version`` is current (nothing for a legacy model)."""
+    return None if version.id == LEGACY else version.id
+
+
+def _file_entry(meta: object) -> bool:
+    """Whether a manifest's file entry is ``{"size": int >= 0, "sha256": str}``."""
+    if not isinstance(meta, dict):
+        return False
+    size, digest = meta.get("size"), meta.get("sha256")
+    return type(size) is int and size >= 0 and isinstance(digest, str)
 
 
 def _link_tree(src: Path, dst: Path) -> None:
@@ -693,22 +858,34 @@ def list_models(root: str | Path) -> list[ModelEntry]:
 
 
 def _scan(root: Path, folder: Path, out: list[ModelEntry], depth: int) -> None:
-    children = sorted(folder.iterdir())
+    try:
+        children = sorted(folder.iterdir())
+    except OSError as exc:
+        name = folder.relative_to(root).as_posix()
+        out.append(ModelEntry(name, None, [], [], problem=f"cannot list the folder ({exc})"))
+        return
     is_registry = any(p.name in (POINTER, VERSIONS, STAGING) for p in children)
     holds_files = any(p.is_file() and not p.name.startswith(".") for p in children)
     if folder != root and (is_registry or holds_files):
-        reg = Registry(root, folder.relative_to(root).as_posix())
-        entry = ModelEntry(reg.name, None, reg.versions(), [p.name for p in reg.legacy_entries()])
-        try:
-            entry.current = reg.current_id()
-        except RegistryError as exc:
-            entry.problem = str(exc)
-        out.append(entry)
+        out.append(_entry(root, folder))
         return
     if depth < 4:
         for child in children:
             if child.is_dir() and not child.name.startswith("."):
                 _scan(root, child, out, depth + 1)
+
+
+def _entry(root: Path, folder: Path) -> ModelEntry:
+    """One folder as listed; what cannot be read becomes its ``problem``, never an error."""
+    entry = ModelEntry(folder.relative_to(root).as_posix(), None, [], [])
+    try:
+        reg = Registry(root, entry.name)
+        entry.versions = reg.versions()
+        entry.legacy = [p.name for p in reg.legacy_entries()]
+        entry.current = reg.current_id()
+    except (RegistryError, OSError) as exc:
+        entry.problem = str(exc)
+    return entry
 
 
 # -- a loaded artifact that follows its pointer ------------------------------------------

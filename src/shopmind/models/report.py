@@ -1,4 +1,4 @@
-"""Readable rendering of the model registry (``shopmind models list``) in a terminal."""
+"""Readable rendering of the model registry (``shopmind models list | prune``) in a terminal."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from shopmind.models.registry import ModelEntry
+from shopmind.models.registry import ModelEntry, PruneReport
 
 
 def render_models(entries: Sequence[ModelEntry], console: Console) -> None:
@@ -39,9 +39,23 @@ def render_models(entries: Sequence[ModelEntry], console: Console) -> None:
         if entry.legacy:
             console.print(
                 f"{escape(entry.name)}: files written in place by an older shopmind "
-                f"({escape(', '.join(entry.legacy[:5]))}); a complete model becomes a version "
-                "when it is next used, an incomplete one is never loaded"
+                f"({escape(', '.join(entry.legacy[:5]))}); a complete model serves in place "
+                "until the next training adopts it, an incomplete one is never loaded; "
+                f"tidy up with: shopmind models prune {escape(entry.name)} --legacy"
             )
+
+
+def prune_lines(name: str, report: PruneReport) -> list[str]:
+    """What ``prune`` did to model ``name``, as plain lines (no markup)."""
+    removed = ", ".join(report.removed_versions + report.removed_leftovers) or "nothing"
+    lines = [f"{name}: kept {', '.join(report.kept) or 'none'}; removed {removed}"]
+    if report.adopted:
+        lines.append(f"{name}: the model written in place is now version {report.adopted}")
+    if report.removed_legacy:
+        lines.append(f"{name}: removed old-layout files {', '.join(report.removed_legacy)}")
+    if report.legacy_kept:
+        lines.append(f"{name}: old-layout files kept ({report.legacy_kept})")
+    return lines
 
 
 def _size(n: int) -> str:

@@ -1,16 +1,17 @@
-"""Long text cut into bounded segments, so model cost grows linearly with length.
+"""Long text cut into bounded pieces: one cutting rule for segments and truncation.
 
-Some scorers cost more than linearly in the length of one input: snownlp's word
-segmenter copies its best path at every character (quadratic), VADER rebuilds its word
-list for every sentiment word (quadratic), and attention is quadratic in tokens. Cutting
-a text into segments of at most ``max_chars`` characters bounds the cost of each call,
-so the total grows with the number of segments, that is linearly.
+A cost that grows with the length of one input (VADER rescans its word list for every
+sentiment word, attention is quadratic in tokens, and any per-call cost adds up) is
+bounded by cutting a text into segments of at most ``max_chars`` characters: the total
+then grows with the number of segments, that is linearly. The same rule cuts a text to
+its first ``max_chars`` characters (``reviews.text.truncate``) and to the first window
+of an encoder (``models.e5``): ``segment_end`` is the only implementation.
 
-``split_segments`` cuts at a sentence end when one lies in the last fifth of a window,
+``segment_end`` cuts at a sentence end when one lies in the last fifth of a window,
 else at a clause mark (comma, colon), else at a space, else (Chinese or Japanese without
 punctuation, one long token) after exactly ``max_chars`` characters, never between a
-character and the combining mark or joiner that belongs to it. Finding a cut looks only
-at the window, so splitting is linear too.
+character and the combining mark or joiner that belongs to it. Finding a cut reads
+only the window, so splitting is linear too.
 
 ``score_segments`` scores every segment of every text in one call and combines each
 text's segment scores, weighted by segment length. A text no longer than ``max_chars``
@@ -28,7 +29,10 @@ import numpy as np
 SEGMENT_CHARS = 1000
 """Default segment bound: a long review paragraph, well below where superlinear costs bite."""
 
-_SENTENCE_END = re.compile(r"[.!?;…。！？；\n]+[\"')\]」』”’]*\s*")
+# A Latin mark ends a sentence only before a space or the end ("3.5", "e.g" stay whole).
+_SENTENCE_END = re.compile(
+    r"(?:[.!?;…]+[\"')\]」』”’]*(?=\s|$)|[。！？；\n]+[\"')\]」』”’]*)\s*"
+)
 _CLAUSE_END = re.compile(r"[,:，、：]\s*")
 _SPACE = re.compile(r"\s+")
 _JOINERS = frozenset({"\u200d", "\ufe0e", "\ufe0f"})
@@ -39,15 +43,22 @@ def _belongs_to_previous(ch: str) -> bool:
     return ch in _JOINERS or unicodedata.category(ch) in ("Mn", "Mc", "Me", "Sk")
 
 
-def _cut(text: str, start: int, stop: int, max_chars: int) -> int:
-    """Where the segment of ``text[start:stop]`` starting at ``start`` ends (exclusive)."""
+def segment_end(text: str, start: int, stop: int, max_chars: int) -> int:
+    """Where the segment of ``text[start:stop]`` that begins at ``start`` ends (exclusive).
+
+    ``stop`` when the rest fits in ``max_chars``; else the last sentence end, clause
+    mark or space (in that order of preference) ending in the window's last fifth; else
+    a hard cut after ``max_chars`` characters, moved back before any combining mark.
+    """
+    if max_chars < 1:
+        raise ValueError(f"max_chars must be positive, got {max_chars}")
     end = start + max_chars
     if end >= stop:
         return stop
     floor = end - max(1, max_chars // 5)
     for pattern in (_SENTENCE_END, _CLAUSE_END, _SPACE):
-        cuts = [m.end() for m in pattern.finditer(text, floor, end)]
-        if cuts and cuts[-1] > start:
+        cuts = [m.end() for m in pattern.finditer(text, start, end) if m.end() >= floor]
+        if cuts:
             return cuts[-1]
     cut = end
     while cut > floor and _belongs_to_previous(text[cut]):
@@ -65,7 +76,7 @@ def segment_spans(
     stop = len(text) if stop is None else stop
     spans = []
     while start < stop:
-        end = _cut(text, start, stop, max_chars)
+        end = segment_end(text, start, stop, max_chars)
         spans.append((start, end))
         start = end
     return spans

@@ -30,8 +30,7 @@ import numpy as np
 from shopmind.models.segments import segment_spans
 from shopmind.reviews.base import LABELS, SentimentModel
 from shopmind.reviews.insights import QUOTE_CHARS, shorten
-from shopmind.reviews.language import detect_language
-from shopmind.reviews.text import clean_text
+from shopmind.reviews.routing import MAX_CHARS, prepare_text
 
 SUBSTRING_LANGUAGES = ("zh", "ja")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -484,10 +483,16 @@ class AspectExtractor:
         self.batch_size = batch_size
 
     def units(self, text: str) -> list[tuple[str, list[str]]]:
-        """(unit text, aspects) for every unit of ``text`` that names an aspect."""
-        text = clean_text(text)
+        """(unit text, aspects) for every unit of ``text`` that names an aspect.
+
+        Only what the sentiment model reads is split: the cleaned text cut to the
+        model's ``max_chars`` (``routing.MAX_CHARS``, 5,000, by default), so the units
+        of a text never cost the model more than the text itself.
+        """
+        prepared = prepare_text(text, getattr(self.model, "max_chars", MAX_CHARS))
+        text = prepared.text
         out = []
-        for sentence in sentence_spans(text, detect_language(text)):
+        for sentence in sentence_spans(text, prepared.language):
             units: list[list[Any]] = []  # [start, end, aspects]
             for a, b, contrast in sentence:
                 found = self.config.detect(text[a:b])

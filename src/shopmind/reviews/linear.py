@@ -14,8 +14,9 @@ stacked features. Chinese and English features never overlap, so a store with re
 both languages trains one model that serves both.
 
 With ``embedder="e5"`` a third block joins them: the multilingual-e5-small sentence vector
-of the text. The transformer tier's Chinese route is this model trained on Chinese text.
-Explanations read the n-gram blocks only.
+of the text's first 512 tokens (``models.e5``; a longer text is marked ``truncated``).
+The transformer tier's Chinese route is this model trained on Chinese text. Explanations
+read the n-gram blocks only.
 
 Predictions for a language the training data did not contain (``languages_``) carry a
 note saying the score is unreliable.
@@ -314,7 +315,23 @@ class LinearSentiment:
         for pred in predictions:
             if pred.language in self.fallback_:
                 pred.notes.append(f"scored by the lexicon tier: {self.fallback_[pred.language]}")
+        if self.embedder == "e5":
+            self._note_windows(prepared, predictions)
         return predictions
+
+    def _note_windows(self, prepared: Sequence[PreparedText], out: list[Prediction]) -> None:
+        """Mark the texts whose e5 vector read only the first window (``models.e5``)."""
+        from shopmind.models.e5 import MAX_TOKENS, first_windows
+
+        rows = [i for i, p in enumerate(prepared) if not p.blank]
+        rows = [i for i in rows if prepared[i].language not in self.fallback_]
+        _, cut = first_windows([prepared[i].text for i in rows])
+        for i, was_cut in zip(rows, cut, strict=True):
+            if was_cut:
+                out[i].truncated = True
+                out[i].notes.append(
+                    f"e5 read the first {MAX_TOKENS} tokens (the n-grams read all of it)"
+                )
 
     # -- explanation ---------------------------------------------------------------------
 

@@ -56,11 +56,20 @@ def model_dir(models_dir: Path, tier: str) -> Path:
 def registry(models_dir: Path, tier: str, keep: int = DEFAULT_KEEP) -> Registry:
     """The versions of ``tier`` (``reviews/<tier>`` in the model registry).
 
-    A model a pre-registry shopmind wrote in place is adopted as a version when it loads,
-    and ignored (never loaded) when it does not.
+    A model a pre-registry shopmind wrote in place is served in place when it loads, and
+    ignored (never loaded) when it does not; the next training or ``shopmind models prune
+    --legacy`` adopts it as a version.
     """
     check = _pretrained_check if tier == "pretrained" else _legacy_check(tier)
     return Registry(models_dir, f"reviews/{tier}", keep=keep, legacy_check=check)
+
+
+def open_registry(models_dir: Path, name: str, keep: int = DEFAULT_KEEP) -> Registry:
+    """The registry of any model ``name``; a review tier's knows its old layout."""
+    tier = name.removeprefix("reviews/")
+    if name.startswith("reviews/") and tier in (*TIERS, "pretrained"):
+        return registry(models_dir, tier, keep)
+    return Registry(models_dir, name, keep=keep)
 
 
 def _loader(tier: str) -> Callable[[Path], SentimentModel]:
@@ -109,53 +118,108 @@ def _tier_class(tier: str) -> type:
     raise ReviewsError(f"unknown model {tier!r}; choose one of: {', '.join(TIERS)}")
 
 
-def load_model(models_dir: Path, tier: str = "lexicon") -> SentimentModel:
+@dataclass(frozen=True)
+class LoadedModel:
+    """A sentiment model and where it came from.
+
+    ``version`` is the registry version (``"v0003"``), ``"legacy"`` for a model still in
+    the old layout, or None for the lexicon when it was never trained.
+    """
+
+    tier: str
+    model: SentimentModel
+    version: str | None = None
+
+
+def open_model(models_dir: Path, tier: str = "lexicon") -> LoadedModel:
     """The current version of ``tier`` from the workspace (the lexicon needs no training).
 
-    Only a complete version (every file matches its manifest) is ever loaded.
+    Only a complete version (every file matches its manifest) is ever loaded. Raises
+    ``ReviewsError`` when the tier was never trained, and when its current version is
+    damaged or does not load (naming the version and the rollback command).
     """
-    if tier not in TIERS:
-        _tier_class(tier)  # raises, naming the tiers
-    try:
-        model = registry(models_dir, tier).load(_loader(tier))
-    except RegistryError as exc:
-        raise ReviewsError(str(exc)) from exc
-    if model is not None:
-        return model
+    loaded = _open(models_dir, tier)
+    if loaded is not None:
+        return loaded
     if tier == "lexicon":
-        return _tier_class(tier)()
+        return LoadedModel(tier, _tier_class(tier)())
     raise ReviewsError(
         f"no trained {tier} model in {model_dir(models_dir, tier)}; train one with: "
         f"shopmind reviews train --model {tier}"
     )
 
 
-def best_model(models_dir: Path) -> SentimentModel:
-    """The strongest tier with a complete current version: transformer, linear, lexicon.
+def _open(models_dir: Path, tier: str) -> LoadedModel | None:
+    if tier not in TIERS:
+        _tier_class(tier)  # raises, naming the tiers
+    try:
+        loaded = registry(models_dir, tier).load_version(_loader(tier))
+    except RegistryError as exc:
+        raise ReviewsError(str(exc)) from exc
+    return None if loaded is None else LoadedModel(tier, loaded[1], loaded[0].id)
 
-    A tier whose current version is damaged is skipped (and logged), never loaded.
+
+def load_model(models_dir: Path, tier: str = "lexicon") -> SentimentModel:
+    """``open_model(models_dir, tier).model``: the current version of ``tier``."""
+    return open_model(models_dir, tier).model
+
+
+def open_best(models_dir: Path, failures: dict[str, Exception] | None = None) -> LoadedModel:
+    """The strongest tier whose current version loads: transformer, linear, lexicon.
+
+    A tier that fails — a damaged version, one that does not load (a format this build
+    cannot read, a missing optional package), an unreadable pointer — is skipped and
+    logged (and put in ``failures``); the untrained lexicon is the last resort.
     """
     for tier in reversed(TIERS):
         try:
-            model = registry(models_dir, tier).load(_loader(tier))
-        except RegistryError as exc:
-            log.warning("not using the %s tier: %s", tier, exc)
+            loaded = _open(models_dir, tier)
+        except Exception as exc:
+            why = str(exc) if isinstance(exc, ReviewsError) else f"{type(exc).__name__}: {exc}"
+            log.warning("not using the %s tier: %s", tier, why)
+            if failures is not None:
+                failures[tier] = exc
             continue
-        if model is not None:
-            return model
-    return _tier_class("lexicon")()
+        if loaded is not None:
+            return loaded
+    return LoadedModel("lexicon", _tier_class("lexicon")())
 
 
-def model_cache(models_dir: Path, tier: str | None = None) -> ArtifactCache[SentimentModel]:
+def best_model(models_dir: Path) -> SentimentModel:
+    """``open_best(models_dir).model``: the strongest tier that loads."""
+    return open_best(models_dir).model
+
+
+class _BestLoader:
+    """``open_best`` for a cache: it never steps down to a weaker tier because the tier it
+    serves published a version that does not load; it raises instead, so the cache keeps
+    serving the old model (and logs why) until a version that loads is current."""
+
+    def __init__(self, models_dir: Path) -> None:
+        self.models_dir = models_dir
+        self.serving: LoadedModel | None = None
+
+    def __call__(self) -> LoadedModel:
+        failures: dict[str, Exception] = {}
+        loaded = open_best(self.models_dir, failures)
+        old = self.serving
+        if old and old.tier in failures and TIERS.index(loaded.tier) < TIERS.index(old.tier):
+            raise failures[old.tier]
+        self.serving = loaded
+        return loaded
+
+
+def model_cache(models_dir: Path, tier: str | None = None) -> ArtifactCache[LoadedModel]:
     """``tier`` (None: the best one) loaded once, reloaded when a new version is published.
 
-    For a long-running server: each ``get()`` stats the tiers' version pointers.
+    For a long-running server: each ``get()`` stats the tiers' version pointers. A new
+    version that fails to load leaves the old model serving.
     """
     tiers = reversed(TIERS) if tier is None else (tier,)
     pointers = [registry(models_dir, t).pointer_path for t in tiers]
     if tier is None:
-        return ArtifactCache(lambda: best_model(models_dir), pointers, "reviews/best")
-    return ArtifactCache(lambda: load_model(models_dir, tier), pointers, f"reviews/{tier}")
+        return ArtifactCache(_BestLoader(models_dir), pointers, "reviews/best")
+    return ArtifactCache(lambda: open_model(models_dir, tier), pointers, f"reviews/{tier}")
 
 
 def save_model(

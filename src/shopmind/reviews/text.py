@@ -9,12 +9,10 @@ untrusted text, so an aspect sentence can never carry a ``<script>``.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 
+from shopmind.models.segments import segment_end
 from shopmind.safety import visible_text
-
-_SENTENCE_END = re.compile(r"[.!?。！？…]+[\"')\]」』”’]*(?=\s|$)|[。！？]")
 
 
 def clean_text(raw: str) -> str:
@@ -45,21 +43,14 @@ def is_blank(text: str) -> bool:
 
 
 def truncate(text: str, max_chars: int) -> tuple[str, bool]:
-    """At most ``max_chars`` characters, cut at a sentence end (else a space) when one is near.
+    """At most ``max_chars`` characters, cut where ``models.segments`` cuts a segment.
 
-    "Near" means within the last fifth of the window, so a cut never throws away more
-    than 20% of the allowed length. Returns the text and whether it was cut.
+    That is at a sentence end, else a clause mark, else a space when one lies within the
+    last fifth of the window (so a cut never throws away more than 20% of the allowed
+    length), else after exactly ``max_chars`` characters. Returns the text and whether
+    it was cut.
     """
-    if max_chars < 1:
-        raise ValueError(f"max_chars must be positive, got {max_chars}")
-    if len(text) <= max_chars:
+    end = segment_end(text, 0, len(text), max_chars)
+    if end == len(text):
         return text, False
-    window = text[:max_chars]
-    floor = max_chars - max(1, max_chars // 5)
-    ends = [m.end() for m in _SENTENCE_END.finditer(window) if m.end() >= floor]
-    if ends:
-        return window[: ends[-1]].rstrip(), True
-    space = window.rfind(" ", floor)
-    if space > 0:
-        return window[:space].rstrip(), True
-    return window, True
+    return text[:end].rstrip(), True

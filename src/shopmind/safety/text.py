@@ -1,7 +1,12 @@
 """Untrusted text in: HTML, Markdown and plain text → plain text with no markup left.
 
-Every importer and every output that handles shoppers' or merchants' text goes through
-here, so there is one answer to "can this text carry live markup?": no.
+Every importer stores each free-text field (titles, names, tags, option values, review
+text, campaign fields …) as the output of this module: :func:`one_line` for short fields,
+:func:`html_to_text` for text that keeps its line breaks. Keys (handles, SKUs, ids) are stored
+as written; product ``description_html`` alone stays HTML and passes :func:`sanitize_html`
+before any page shows it. Review scoring cleans its input here again (stored rows from older
+imports, API texts). So there is one answer to "can stored text carry live markup?": no.
+Field by field: docs/importers.md, "How text is cleaned".
 
 - HTML is read by a maintained HTML5 parser (lexbor, through ``selectolax``), the way a
   browser reads it, so what a browser would not show is dropped: the contents of
@@ -13,9 +18,10 @@ here, so there is one answer to "can this text carry live markup?": no.
   result is a fixed point: cleaning it again changes nothing.
 - A ``<`` that does not start a complete tag is text: "I <3 this", "2 < 3 and 5 > 4" and
   "a<b" survive.
-- Control characters, lone surrogates and invisible format characters (zero-width
-  spaces, bidi overrides, stray tag characters) are removed — before parsing as well as
-  after, so none can hide a tag from the parser and reveal it once removed.
+- Control characters and lone surrogates (the rule of :mod:`shopmind.safety.chars`) and
+  invisible format characters (zero-width spaces, bidi overrides, stray tag characters) are
+  removed — before parsing as well as after, so none can hide a tag from the parser and
+  reveal it once removed.
 - Markdown goes through ``markdown-it-py`` (CommonMark): links keep only their text
   (``javascript:`` and ``data:`` URLs leave nothing behind), images become their alt
   text, raw HTML inside Markdown takes the HTML path above.
@@ -38,6 +44,8 @@ import nh3
 import yaml
 from markdown_it import MarkdownIt
 from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from shopmind.safety.chars import FORMAT, UNSTORABLE
 
 MAX_ROUNDS = 4
 """How many times text is parsed as HTML (the input, then text decoded from it)."""
@@ -73,7 +81,8 @@ _FLAG = re.compile("\U0001f3f4[\U000e0020-\U000e007e]+\U000e007f")
 
 def remove_controls(text: str) -> str:
     """``text`` without control characters (tab and newline stay; CR becomes a newline),
-    lone surrogates, or invisible format characters other than the zero-width joiners."""
+    lone surrogates (both as :mod:`shopmind.safety.chars` defines them), or invisible
+    format characters other than the zero-width joiners."""
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if text.replace("\n", " ").replace("\t", " ").isprintable():  # fast path: all clean
@@ -90,11 +99,11 @@ def remove_controls(text: str) -> str:
 
 def _keep(ch: str) -> bool:
     category = unicodedata.category(ch)
-    if category == "Cc":
+    if category in UNSTORABLE:  # control characters and lone surrogates (safety.chars)
         return ch in "\n\t"
-    if category == "Cf":
+    if category == FORMAT:
         return ch in _KEEP_FORMAT
-    return category != "Cs"
+    return True
 
 
 def tidy(text: str) -> str:
@@ -109,7 +118,23 @@ def tidy(text: str) -> str:
 
 def one_line(text: str) -> str:
     """Untrusted text (markup allowed) as one line of plain text: for titles, questions."""
+    if _is_one_plain_line(text):
+        return text  # most names and titles: nothing to do
     return " ".join(visible_text(text).split())
+
+
+def _is_one_plain_line(text: str) -> bool:
+    """Whether ``text`` is one line of plain text already: printable (no control, format or
+    separator character but the ASCII space), nothing that may start markup, single spaces
+    between words only."""
+    return (
+        text.isprintable()
+        and "<" not in text
+        and "&" not in text
+        and "  " not in text
+        and text[:1] != " "
+        and text[-1:] != " "
+    )
 
 
 # --- HTML ----------------------------------------------------------------------------------
@@ -387,9 +412,6 @@ def markdown_to_text(text: str) -> tuple[str, str]:
                 break
     rendered = _MD.renderer.render(tokens, _MD.options, env)
     return title, html_to_text(rendered)
-
-
-parse_markdown = markdown_to_text
 
 
 # --- links and HTML that stays HTML --------------------------------------------------------

@@ -5,6 +5,11 @@ items, value, currency, source, medium, campaign, device``) and the nested BigQu
 export shape (``event_params``, ``traffic_source``, ``device.category``, ``ecommerce``).
 An event without an ``event_id`` gets a deterministic one from its content, so the same
 event sent or imported twice is stored once.
+
+Text policy: a string holding a control character or lone surrogate is refused, naming its
+field (the rule of :mod:`shopmind.safety.chars`); ids and the page URL are stored as sent;
+free text a shopper's URL or a tag sets (source, medium, campaign, device, item names) is
+stored as one line of plain text (:func:`shopmind.safety.one_line`).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from shopmind.safety import one_line, unstorable_problem
 from shopmind.store.db import Store
 from shopmind.store.models import Event
 from shopmind.store.writer import insert_new
@@ -97,6 +103,9 @@ def _params(raw: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _text(value: Any, field: str, limit: int = 255) -> str | None:
+    """A string value as sent (trimmed; numbers as text): ``None`` when empty; refused when
+    longer than ``limit`` or holding a control character or lone surrogate
+    (:mod:`shopmind.safety.chars`: PostgreSQL cannot store NUL, UTF-8 no surrogate)."""
     if value is None:
         return None
     if type(value) is not str:
@@ -108,14 +117,17 @@ def _text(value: Any, field: str, limit: int = 255) -> str | None:
         return None
     if len(text) > limit:
         raise EventError(field, f"longer than {limit} characters")
-    if "\x00" in text:
-        raise EventError(field, "contains a NUL character")
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise EventError(field, "is not valid Unicode (lone surrogate)") from exc
+    problem = unstorable_problem(text)
+    if problem is not None:
+        raise EventError(field, problem)
     return text
+
+
+def _plain(value: Any, field: str, limit: int = 255) -> str | None:
+    """Free text (source, campaign, device, item name) as one line of plain text: checked as
+    :func:`_text`, then markup out and entities decoded (:func:`shopmind.safety.one_line`)."""
+    text = _text(value, field, limit)
+    return (one_line(text) or None) if text is not None else None
 
 
 def _number(value: Any, field: str, negative: bool = True) -> float | None:
@@ -175,8 +187,19 @@ def _item(item: Any) -> dict[str, Any]:
         clean["quantity"] = int(qty)
     name = _text(item.get("item_name"), "item_name", 512)
     if name:
-        clean["item_name"] = name
+        clean["item_name"] = name  # as sent until the event id is made (see normalize_event)
     return clean
+
+
+def _plain_names(items: list[dict[str, Any]]) -> None:
+    """Item names as plain text, in place (a name with no text left is dropped)."""
+    for item in items:
+        name = item.get("item_name")
+        if name is not None and (plain := one_line(name)) != name:
+            if plain:
+                item["item_name"] = plain
+            else:
+                del item["item_name"]
 
 
 def make_event_id(row: Mapping[str, Any]) -> str:
@@ -262,14 +285,17 @@ def normalize_event(raw: Mapping[str, Any], currency: str = "USD") -> dict[str, 
         "value": _number(g("value"), "value"),
         "currency": (_text(g("currency"), "currency", 3) or currency).upper(),
         "transaction_id": _text(g("transaction_id"), "transaction_id"),
-        "source": _text(g("source"), "source"),
-        "medium": _text(g("medium"), "medium"),
-        "campaign": _text(g("campaign"), "campaign"),
-        "device": _text(g("device_category"), "device", 32),
+        "source": _plain(g("source"), "source"),
+        "medium": _plain(g("medium"), "medium"),
+        "campaign": _plain(g("campaign"), "campaign"),
+        "device": _plain(g("device_category"), "device", 32),
         "page": _text(g("page_location"), "page", 2048),
     }
     event_id = _text(g("event_id"), "event_id", 64)
+    # Made from item names as sent, so an event stored before names were cleaned keeps its id.
     row["event_id"] = event_id or make_event_id(row)
+    if items:
+        _plain_names(items)
     return row
 
 

@@ -9,7 +9,8 @@ A product is named by its internal id (``42``) or its external id (a handle, an 
   (any ``INTEGER`` is 64-bit on SQLite; ``INTEGER`` is 32-bit on PostgreSQL). A larger number
   is looked up as an external id only, never sent to the database as an overflowing integer.
 - control characters (NUL among them: PostgreSQL refuses it in text) and lone surrogates
-  (not encodable text) are refused, and so is a key longer than the external-id column.
+  (not encodable text), as :mod:`shopmind.safety.chars` defines them, are refused, and so
+  is a key longer than the external-id column.
 
 ``ProductKeyError`` says what is wrong in words; callers name the field (the API answers 422
 with ``loc: ["path", "product"]``, the CLI names its ``PRODUCT`` argument).
@@ -17,14 +18,14 @@ with ``loc: ["path", "product"]``, the CLI names its ``PRODUCT`` argument).
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import BigInteger, Dialect, SmallInteger
 from sqlalchemy.orm import InstrumentedAttribute
 
+from shopmind.safety.chars import unstorable_problem
+
 MAX_KEY_LENGTH = 255  # products.external_id is VARCHAR(255)
-_REFUSED_CATEGORIES = {"Cc": "a control character", "Cs": "a lone surrogate (not valid Unicode)"}
 
 
 class ProductKeyError(ValueError):
@@ -55,18 +56,11 @@ def parse_product_key(key: str | int) -> ProductKey:
         raise ProductKeyError("is empty")
     if len(key) > MAX_KEY_LENGTH:
         raise ProductKeyError(f"is longer than {MAX_KEY_LENGTH} characters ({len(key):,})")
-    _refuse_unstorable(key)
+    problem = unstorable_problem(key)
+    if problem is not None:
+        raise ProductKeyError(problem)
     number = int(key) if key.isascii() and key.isdigit() else None
     return ProductKey(key, number)
-
-
-def _refuse_unstorable(key: str) -> None:
-    if key.isprintable():  # fast path: no Cc / Cs / other non-printing characters at all
-        return
-    for position, char in enumerate(key):
-        what = _REFUSED_CATEGORIES.get(unicodedata.category(char))
-        if what is not None:
-            raise ProductKeyError(f"contains {what}, U+{ord(char):04X} at position {position}")
 
 
 def id_limit(column: InstrumentedAttribute[int], dialect: Dialect) -> int:

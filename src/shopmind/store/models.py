@@ -74,6 +74,8 @@ class Product(Base):
     external_id: Mapped[str] = mapped_column(String(255), unique=True)
     title: Mapped[str] = mapped_column(String(512))
     description: Mapped[str] = mapped_column(Text, default="")
+    # The only stored field that may hold markup: HTML as the shop exported it, for round
+    # trips; shopmind.safety.sanitize_html before any page shows it. Other text is plain.
     description_html: Mapped[str] = mapped_column(Text, default="")
     brand: Mapped[str | None] = mapped_column(String(255))
     category: Mapped[str | None] = mapped_column(String(512))  # "Women > Tops > Tees"

@@ -12,8 +12,8 @@ from shopmind.api.schemas import ErrorResponse
 from shopmind.api.throttle import check_text_budget, model_work, rate_cost
 from shopmind.api.validation import ProductKeyPath
 from shopmind.models.registry import ArtifactCache
-from shopmind.reviews.base import SentimentModel
 from shopmind.reviews.service import (
+    LoadedModel,
     ReviewsError,
     aspect_config,
     insights,
@@ -56,6 +56,10 @@ class ScoreOut(BaseModel):
 
 class ScoreResponse(BaseModel):
     model: str
+    version: str | None = Field(
+        description="Registry version of the model that scored (v0003); 'legacy' for a model "
+        "in the old layout; null for the lexicon when it was never trained."
+    )
     results: list[ScoreOut]
 
 
@@ -78,12 +82,12 @@ class InsightsResponse(BaseModel):
     computed_at: Any
 
 
-def _model(request: Request, settings: SettingsDep, tier: str | None) -> SentimentModel:
+def _model(request: Request, settings: SettingsDep, tier: str | None) -> LoadedModel:
     """Models are loaded once per process and tier, and reloaded when a training publishes
     a new version (a stat of the version pointers per request; the old model serves
     until the new one has loaded, and keeps serving if that load fails)."""
     state = request.app.state.__dict__
-    caches: dict[str | None, ArtifactCache[SentimentModel]] = state.setdefault("review_models", {})
+    caches: dict[str | None, ArtifactCache[LoadedModel]] = state.setdefault("review_models", {})
     if tier not in caches:
         caches.setdefault(tier, model_cache(settings.models_dir, tier))
     return caches[tier].get()
@@ -94,7 +98,10 @@ def _model(request: Request, settings: SettingsDep, tier: str | None) -> Sentime
     response_model=ScoreResponse,
     summary="Sentiment and aspects of texts",
     responses={
-        409: {"model": ErrorResponse, "description": "The model asked for is not trained"},
+        409: {
+            "model": ErrorResponse,
+            "description": "The model asked for is not trained, or its version does not load",
+        },
         413: {"model": ErrorResponse, "description": "More characters than score_max_chars"},
         503: {"model": ErrorResponse, "description": "Every model slot busy (Retry-After)"},
     },
@@ -104,7 +111,7 @@ def score(body: ScoreRequest, request: Request, settings: SettingsDep) -> ScoreR
     check_text_budget(body.texts, settings.score_max_chars, "score_max_chars")
     with model_work(request):
         try:
-            model = _model(request, settings, body.model)
+            served = _model(request, settings, body.model)
         except ReviewsError as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
         if "review_aspects" not in request.app.state.__dict__:
@@ -113,8 +120,10 @@ def score(body: ScoreRequest, request: Request, settings: SettingsDep) -> ScoreR
             except ReviewsError as exc:
                 raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
         aspects = request.app.state.review_aspects
-        results = score_texts(model, body.texts, with_aspects=body.aspects, aspects=aspects)
-    return ScoreResponse(model=model.name, results=[ScoreOut(**r) for r in results])
+        results = score_texts(served.model, body.texts, with_aspects=body.aspects, aspects=aspects)
+    return ScoreResponse(
+        model=served.model.name, version=served.version, results=[ScoreOut(**r) for r in results]
+    )
 
 
 @router.get(

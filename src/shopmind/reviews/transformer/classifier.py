@@ -362,9 +362,7 @@ class TransformerSentiment:
         proba, cut, notes = self._score(prepared, progress)
         predictions = to_predictions(proba, prepared)
         for pred, was_cut, extra in zip(predictions, cut, notes, strict=True):
-            if was_cut:
-                pred.truncated = True
-                pred.notes.append(f"truncated to the first {self.max_length} tokens")
+            pred.truncated = pred.truncated or was_cut
             pred.notes.extend(extra)
         return predictions
 
@@ -395,13 +393,16 @@ class TransformerSentiment:
                     progress(offset + n)
 
             if route in self.routes_:
-                logits[rows], flags = self.routes_[route].logits(
+                model = self.routes_[route]
+                logits[rows], flags = model.logits(
                     texts, self.eval_batch_size, self.precision, step
                 )
                 if route in self.priors_:
                     logits[rows] = self.priors_[route].logits(logits[rows])
                 for i, flag in zip(rows, flags, strict=True):
                     cut[i] = flag
+                    if flag:  # 128 tokens for the English route, 512 for e5
+                        notes[i].append(f"truncated to the first {model.max_length} tokens")
             else:
                 logits[rows] = np.log(np.clip(self._lexicon().predict_proba(texts), 1e-9, 1))
                 note = f"scored by the lexicon tier: {self.fallback_.get(route, 'no model')}"

@@ -10,9 +10,11 @@ n-grams add the store's own vocabulary. A store rarely has enough Chinese text t
 pretrain a character BERT well, and held-out product categories are where that shows
 (``docs/benchmarks.md``).
 
-Same scoring surface as ``RouteModel``: ``logits`` → (n, 3) and truncation flags (the
-engine averages 512-token windows, so nothing is cut). Saved as the linear tier saves
-(JSON vocabulary, ``.npz`` weights, no pickle) in the route's folder.
+Same scoring surface as ``RouteModel``: ``logits`` → (n, 3) and truncation flags. e5
+reads the first ``max_length`` (512) tokens of a text, about 650 Chinese characters
+(``models.e5``), as the English route reads its first 128; the n-grams read all of it.
+Saved as the linear tier saves (JSON vocabulary, ``.npz`` weights, no pickle) in the
+route's folder.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from shopmind.models.e5 import ENCODER, available
+from shopmind.models.e5 import ENCODER, MAX_TOKENS, available, first_windows
 from shopmind.reviews.linear import LinearSentiment
 
 __all__ = ["ENCODER", "E5Route", "available"]
@@ -34,6 +36,7 @@ Progress = Callable[[int], Any] | None
 @dataclass
 class E5Route:
     model: LinearSentiment
+    max_length: int = MAX_TOKENS  # tokens e5 reads of a text (its first window)
 
     @classmethod
     def train(
@@ -56,12 +59,12 @@ class E5Route:
         precision: str = "auto",
         progress: Progress = None,
     ) -> tuple[np.ndarray, list[bool]]:
-        """(n, 3) log-probabilities; no text is cut."""
+        """(n, 3) log-probabilities, and which texts e5 read only the first window of."""
         del batch_size, precision  # the engine batches itself, at its own fixed precision
         proba = self.model.predict_proba(texts)
         if progress is not None:
             progress(len(texts))
-        return np.log(np.clip(proba, 1e-9, 1.0)), [False] * len(texts)
+        return np.log(np.clip(proba, 1e-9, 1.0)), first_windows(texts)[1]
 
     def save(self, folder: Path) -> None:
         self.model.save(folder)

@@ -1,7 +1,9 @@
 """Orders: Shopify's order export and a generic orders CSV (one row per line item).
 
 Rows of one order sit together; order fields come from its first row. Customers are
-upserted by e-mail (lower-cased) or customer id, lines linked to variants by SKU.
+upserted by e-mail (lower-cased) or customer id, lines linked to variants by SKU. Line
+titles, customer names and places and campaign fields are stored as plain text
+(:mod:`shopmind.safety`); ids, e-mails, currencies and statuses as written.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete
 
+from shopmind.safety import one_line
 from shopmind.store.db import Store
 from shopmind.store.importers.catalog import find_skus
 from shopmind.store.importers.common import (
@@ -169,9 +172,9 @@ def _order_fields(row: Row, currency: str) -> dict[str, Any]:
         "total": row.money("total"),
         "financial_status": _lower(row.text("financial_status", 32)),
         "fulfillment_status": _lower(row.text("fulfillment_status", 32)),
-        "source": row.text("source"),
-        "medium": row.text("medium"),
-        "campaign": row.text("campaign"),
+        "source": row.plain("source"),
+        "medium": row.plain("medium"),
+        "campaign": row.plain("campaign"),
         "session_id": row.text("session_id"),
         "cancelled_at": row.date("cancelled_at"),
     }
@@ -190,7 +193,7 @@ def _line(row: Row, line_no: int) -> dict[str, Any]:
             "line_no": line_no,
             "sku": row.text("sku"),
             "product_key": row.text("product_id"),
-            "title": row.text("title", 512) or row.get("sku") or "",
+            "title": row.plain("title", 512) or one_line(row.get("sku"))[:512],
             "quantity": 1 if quantity is None else quantity,
             "price": row.money("price", required=True),
             "discount": row.money("line_discount") or 0.0,
@@ -214,14 +217,14 @@ def _customer(row: Row, order: dict[str, Any]) -> dict[str, Any] | None:
     key = row.text("customer_id") or order["email"]
     if not key:
         return None
-    first, _, last = (row.text("name") or "").partition(" ")
+    first, _, last = (row.plain("name") or "").partition(" ")
     customer = {
         "external_id": key.lower() if key == order["email"] else key,
         "email": order["email"],
-        "first_name": row.text("first_name") or first or None,
-        "last_name": row.text("last_name") or last.strip() or None,
-        "city": row.text("city"),
-        "country": row.text("country", 64),
+        "first_name": row.plain("first_name") or first or None,
+        "last_name": row.plain("last_name") or last or None,
+        "city": row.plain("city"),
+        "country": row.plain("country", 64),
         "accepts_marketing": row.flag("accepts_marketing"),
         "created_at": order["created_at"],
     }

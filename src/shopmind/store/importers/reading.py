@@ -1,4 +1,11 @@
-"""Reading CSV exports: encoding and delimiter detection, columns found by header name."""
+"""Reading CSV exports: encoding and delimiter detection, columns found by header name.
+
+A :class:`Row` hands out each cell by what it is: keys and codes as written
+(:meth:`Row.text`), free text as plain text from :mod:`shopmind.safety`
+(:meth:`Row.plain`, :meth:`Row.plain_list`, :meth:`Row.prose`), numbers, dates and flags
+parsed. Which getter a field uses is the importers' text policy (docs/importers.md, "How
+text is cleaned").
+"""
 
 from __future__ import annotations
 
@@ -6,12 +13,13 @@ import codecs
 import csv
 import gzip
 import io
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+from shopmind.safety import html_to_text, one_line
 from shopmind.store.importers import values as v
 from shopmind.store.importers.errors import ImportFileError, RowError, duplicate_column
 
@@ -186,6 +194,8 @@ class Row:
         return RowError(self.cols.label(name), message)
 
     def text(self, name: str, limit: int = 255, required: bool = False) -> str | None:
+        """The cell as written (trimmed), for keys and codes: handles, SKUs, ids, e-mails,
+        URLs, statuses. ``None`` when empty; longer than ``limit`` is a bad row."""
         value = self.get(name)
         if not value:
             if required:
@@ -194,6 +204,42 @@ class Row:
         if len(value) > limit:
             raise self.fail(name, f"longer than {limit:,} characters")
         return value
+
+    def plain(self, name: str, limit: int = 255, required: bool = False) -> str | None:
+        """Free text as one line of plain text (:func:`shopmind.safety.one_line`): markup
+        and control characters out, entities decoded, white space collapsed.
+
+        ``limit`` counts the characters as written (cleaning never lengthens text), which
+        also bounds the cleaning work. ``None`` when nothing is left; ``required`` makes
+        that a bad row.
+        """
+        return self._cleaned(name, limit, required, one_line)
+
+    def prose(self, name: str, limit: int, required: bool = False) -> str | None:
+        """Free text that keeps its line breaks (review bodies), as plain text
+        (:func:`shopmind.safety.html_to_text`); otherwise as :meth:`plain`."""
+        return self._cleaned(name, limit, required, _prose)
+
+    def plain_list(self, name: str, limit: int = 255) -> list[str]:
+        """A comma-separated cell (tags) as a list of one-line plain texts, in order, each
+        once; an item longer than ``limit`` as written is a bad row."""
+        items = []
+        for item in v.split_list(self.get(name)):
+            if len(item) > limit:
+                raise self.fail(name, f"has an item longer than {limit:,} characters")
+            items.append(one_line(item))
+        return list(dict.fromkeys(item for item in items if item))
+
+    def _cleaned(
+        self, name: str, limit: int, required: bool, clean: Callable[[str], str]
+    ) -> str | None:
+        written = self.text(name, limit, required)
+        if written is None:
+            return None
+        text = clean(written)
+        if not text and required:
+            raise self.fail(name, "has no text once markup is removed")
+        return text or None
 
     def _parse(self, name: str, parse: Any, required: bool) -> Any:
         value = self.get(name)
@@ -220,6 +266,10 @@ class Row:
 
     def flag(self, name: str) -> bool | None:
         return self._parse(name, v.parse_bool, False)
+
+
+def _prose(text: str) -> str:
+    return html_to_text(text, keep_newlines=True)
 
 
 class CsvTable:

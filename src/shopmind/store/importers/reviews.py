@@ -4,6 +4,9 @@ A review names its product by product key (external id) or SKU; a review of a pr
 the store does not hold is a bad row. Without an id column a review's key is a hash of its
 content (the rating as written) and of how many identical reviews came before it in the
 file, so identical rows stay separate reviews and re-importing the file updates them.
+
+Title, author and body are stored as plain text (:mod:`shopmind.safety`; the body keeps its
+line breaks); the content key hashes them as written, so it is the key earlier imports gave.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import math
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -36,6 +40,7 @@ from shopmind.store.importers.values import detect_language
 from shopmind.store.models import Customer, Product, Review
 from shopmind.store.writer import id_map, upsert
 
+MAX_BODY = 100_000  # characters of a review text as written
 FIELDS = [
     F("external_id", "review_id", "id", "Review ID"),
     F("product", "product_id", "product", "handle", "sku", "product_sku", required=True),
@@ -84,13 +89,13 @@ def _reviews(table: CsvTable, cols: Columns) -> Iterator[_Review | Rejected]:
 def _review(row: Row, occurrences: Counter[str]) -> _Review:
     product = row.text("product", required=True)
     assert product is not None
-    body = row.text("body", 100_000) or ""
+    body = row.prose("body", MAX_BODY) or ""
     rating = _rating(row)
     if not body and rating is None:
         raise row.fail("body", "a review needs a text or a rating")
-    title = row.text("title", 512)
+    title = row.plain("title", 512)
     review = {
-        "author": row.text("author"),
+        "author": row.plain("author"),
         "rating": rating,
         "title": title,
         "body": body,
@@ -99,7 +104,7 @@ def _review(row: Row, occurrences: Counter[str]) -> _Review:
         "created_at": row.date("created_at"),
     }
     review["external_id"] = row.text("external_id") or _content_key(
-        product, row.get("rating"), review, occurrences
+        product, row, review["created_at"], occurrences
     )
     email = (row.text("email", 254) or "").lower() or None
     return _Review(row.line, row.values, product, email, review, row.cols.label("product"))
@@ -115,12 +120,14 @@ def _rating(row: Row) -> int | None:
 
 
 def _content_key(
-    product: str, rating: str, review: dict[str, Any], occurrences: Counter[str]
+    product: str, row: Row, created_at: datetime | None, occurrences: Counter[str]
 ) -> str:
-    """A hash of product, author, rating as written, title, body and date, and of the
-    number of identical reviews before this one in the file."""
-    basis = [product, review["author"], rating, review["title"], review["body"]]
-    basis.append(review["created_at"].isoformat() if review["created_at"] else None)
+    """A hash of product, author, rating, title, body (all as written: keys stay those of
+    earlier imports) and date, and of the number of identical reviews before this one in
+    the file."""
+    basis = [product, row.text("author"), row.get("rating"), row.text("title", 512)]
+    basis.append(row.text("body", MAX_BODY) or "")
+    basis.append(created_at.isoformat() if created_at else None)
     content = hashlib.sha256(json.dumps(basis, ensure_ascii=False).encode()).hexdigest()
     seen_before = occurrences[content]
     occurrences[content] += 1

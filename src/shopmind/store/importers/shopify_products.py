@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from shopmind.safety import html_to_text
+from shopmind.safety import html_to_text, one_line
 from shopmind.store.db import Store
 from shopmind.store.importers.catalog import (
     ProductRecord,
@@ -28,7 +28,6 @@ from shopmind.store.importers.common import (
     import_csv,
 )
 from shopmind.store.importers.reading import Columns, CsvTable, F, Row
-from shopmind.store.importers.values import split_list
 
 FIELDS = [
     F("handle", "Handle", "URL handle", required=True),
@@ -90,7 +89,7 @@ def _product(group: list[Row], currency: str) -> ProductRecord:
         product = _product_fields(first, currency)
     except RowError as exc:
         raise _GroupError(first.line, exc) from None
-    names = [first.get(f"option{n}_name") for n in (1, 2, 3)]
+    names = [one_line(first.get(f"option{n}_name")) for n in (1, 2, 3)]
     record = ProductRecord(first.line, [r.values for r in group], product)
     record.sku_field = first.cols.label("sku")
     images: list[tuple[int, str]] = []
@@ -117,23 +116,23 @@ def _product(group: list[Row], currency: str) -> ProductRecord:
 
 def _product_fields(row: Row, currency: str) -> dict[str, Any]:
     body = row.get("body")
-    category = row.text("category", 512)
-    product_type = row.text("type")
+    category = row.plain("category", 512)
+    product_type = row.plain("type")
     return {
         "external_id": row.text("handle", required=True),
-        "title": row.text("title", 512, required=True),
+        "title": row.plain("title", 512, required=True),
         "description": html_to_text(body),
-        "description_html": body,
-        "brand": row.text("vendor"),
+        "description_html": body,  # HTML as the shop has it: sanitize_html before showing
+        "brand": row.plain("vendor"),
         "category": category or product_type,
         "product_type": product_type,
         "price": None,
         "compare_at_price": None,
         "currency": currency,
         "inventory": None,
-        "tags": split_list(row.get("tags")),
-        "seo_title": row.text("seo_title", 512),
-        "seo_description": row.text("seo_description", 10_000),
+        "tags": row.plain_list("tags"),
+        "seo_title": row.plain("seo_title", 512),
+        "seo_description": row.plain("seo_description", 10_000),
         "image_url": None,
         "status": _status(row),
         "source": "shopify",
@@ -155,10 +154,14 @@ def _variant(
 ) -> dict[str, Any]:
     handle = row.get("handle")
     options = {}
+    shown = []
     for n, name in enumerate(names, start=1):
-        value = row.text(f"option{n}_value")
+        value = row.plain(f"option{n}_value")
+        if value:
+            shown.append(value)
         if name and value and name != "Title":
             options[name] = value
+    # The key part is the values as written, so keys stay those of earlier imports.
     values = [row.get(f"option{n}_value") for n in (1, 2, 3) if row.get(f"option{n}_value")]
     option_text = "/".join(values) or str(position)
     if option_text in option_texts:
@@ -170,7 +173,7 @@ def _variant(
         external_id=external_id,
         position=position,
         sku=sku,
-        title=" / ".join(values)[:512],
+        title=" / ".join(shown)[:512],
         options=options,
         price=row.money("price", required=True),
         compare_at_price=row.money("compare_at"),

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from shopmind.safety import html_to_text
+from shopmind.safety import html_to_text, one_line
 from shopmind.store.db import Store
 from shopmind.store.importers.catalog import (
     ProductRecord,
@@ -164,10 +164,10 @@ def _product(row: Row, attrs: list[int], currency: str, external_id: str) -> dic
     price, compare = _prices(row)
     return {
         "external_id": external_id,
-        "title": row.text("name", 512, required=True),
+        "title": row.plain("name", 512, required=True),
         "description": html_to_text(description_html) or html_to_text(short),
-        "description_html": description_html or short,
-        "brand": next(iter(split_list(row.get("brands"))), "")[:255] or None,
+        "description_html": description_html or short,  # sanitize_html before showing
+        "brand": next(iter(row.plain_list("brands")), "")[:255] or None,
         "category": _category(row),
         "product_type": None,
         "price": price,
@@ -175,7 +175,7 @@ def _product(row: Row, attrs: list[int], currency: str, external_id: str) -> dic
         "currency": currency,
         "inventory": row.integer("stock"),
         "attributes": {name: split_list(value) for name, value in _attributes(row, attrs)},
-        "tags": split_list(row.get("tags")),
+        "tags": row.plain_list("tags"),
         "seo_title": None,
         "seo_description": None,
         "image_url": _first_image(row),
@@ -187,7 +187,7 @@ def _product(row: Row, attrs: list[int], currency: str, external_id: str) -> dic
 def _variant(row: Row, attrs: list[int], kind: str) -> dict[str, Any]:
     price, compare = _prices(row)
     options = dict(_attributes(row, attrs)) if kind == "variation" else {}
-    name = row.text("name", 512) if kind == "variation" else ""
+    name = row.plain("name", 512) if kind == "variation" else ""
     return variant_row(
         position=row.integer("position"),
         sku=row.text("sku"),
@@ -210,14 +210,22 @@ def _prices(row: Row) -> tuple[float | None, float | None]:
 
 
 def _attributes(row: Row, attrs: list[int]) -> Iterator[tuple[str, str]]:
+    """(name, value as plain text) of each attribute the row fills."""
     for n in attrs:
-        name, value = row.get(f"attr{n}_name"), row.get(f"attr{n}_value")
+        name, value = one_line(row.get(f"attr{n}_name")), one_line(row.get(f"attr{n}_value"))
         if name and value:
             yield name[:255], value
 
 
+def _plain_list(text: str) -> list[str]:
+    return list(dict.fromkeys(item for item in map(one_line, split_list(text)) if item))
+
+
 def _category(row: Row) -> str | None:
-    paths = [" > ".join(p.strip() for p in c.split(">")) for c in split_list(row.get("categories"))]
+    """The deepest category path, as plain text (``Kitchen & Dining > Mills``)."""
+    paths = [
+        " > ".join(p.strip() for p in c.split(">")) for c in _plain_list(row.get("categories"))
+    ]
     if not paths:
         return None
     deepest = max(paths, key=lambda p: p.count(">"))
