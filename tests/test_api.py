@@ -226,11 +226,14 @@ HOSTILE = [
     "<script>alert(document.cookie)</script>",
     "{{7*7}} ${jndi:ldap://x} %s%n",
     "Robert\u202eeliF\u202c 🛒 夏季新品 عربى",
-    "a\\b\nc\td\r",
 ]
 
 
-def test_hostile_text_is_stored_verbatim(api: tuple[TestClient, str], store: Store) -> None:
+def test_hostile_text_is_data(api: tuple[TestClient, str], store: Store) -> None:
+    """Ids are stored exactly as sent (never run, never SQL); free text such as the
+    campaign and item names is stored as plain text: markup and bidi controls out."""
+    from shopmind.safety import one_line
+
     client, key = api
     batch = [
         ev(i, user_pseudo_id=text, campaign=text, items=[{"item_id": text, "item_name": text}])
@@ -240,11 +243,24 @@ def test_hostile_text_is_stored_verbatim(api: tuple[TestClient, str], store: Sto
     assert r.status_code == 200 and r.json()["accepted"] == len(HOSTILE)
     with store.engine.connect() as conn:
         rows = conn.execute(select(Event).order_by(Event.event_id)).all()
-    for row, text in zip(rows, HOSTILE, strict=True):
-        want = text.strip()
-        assert (row.user_id, row.campaign, row.item_id) == (want, want, want)
-        assert row.items == [{"item_id": want, "item_name": want}]
+    by_user = {row.user_id: row for row in rows}
+    assert set(by_user) == {t.strip() for t in HOSTILE}
+    for text in HOSTILE:
+        row, clean = by_user[text.strip()], one_line(text)
+        assert row.item_id == text.strip() and (row.campaign or "") == clean
+        named = {"item_name": clean} if clean else {}  # a name that cleans to nothing is left out
+        assert row.items == [{"item_id": text.strip(), **named}]
+        assert "<script" not in (row.campaign or "") and "\u202e" not in (row.campaign or "")
     assert client.get("/v1/stats", headers=auth(key)).json()["events"] == len(HOSTILE)
+
+
+def test_control_characters_in_events_are_refused(
+    api: tuple[TestClient, str], store: Store
+) -> None:
+    client, key = api
+    r = client.post("/v1/events", headers=auth(key), json={"events": [ev(0, campaign="a\tb")]})
+    assert r.status_code == 422 and "campaign" in r.text
+    assert client.get("/v1/stats", headers=auth(key)).json()["events"] == 0
 
 
 @pytest.mark.parametrize(

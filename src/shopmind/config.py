@@ -58,10 +58,13 @@ class Settings(BaseSettings):
     threads: int = Field(default=2, ge=1, le=256)
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
-    # Bounded request cost (docs/api.md "Limits"): the worst allowed scoring request
-    # took 1.2 s on two cores (bench/cost.py); model work and request rate are capped.
-    score_max_chars: int = Field(
-        default=5000, ge=1, le=10_000_000, description="Characters per scoring request."
+    # Bounded request cost (docs/api.md "Limits"): cost units weighted per kind of text
+    # (shopmind.reviews.cost, measured by bench/cost.py); model work and rate are capped.
+    score_max_cost: int = Field(
+        default=160_000,
+        ge=1,
+        le=100_000_000,
+        description="Cost units one scoring request may take (a Latin character is 1).",
     )
     model_slots: int = Field(
         default=0, ge=0, le=1024, description="Concurrent model calls; 0: as many as threads."

@@ -2,12 +2,14 @@
 
 Rate: each key has a bucket of ``rate_limit_burst`` tokens that refills at
 ``rate_limit_per_minute``. A request takes its route's cost: 1 token, or what the route
-declares with ``openapi_extra=rate_cost(n)``; a route whose cost grows with the request
-declares ``rate_cost(1, per_units=1000)`` and charges ``1 + units // 1000`` tokens with
-``charge_units`` once it knows the request's cost units. A request that finds too few
-tokens gets ``429`` with ``Retry-After`` (whole seconds until enough tokens are back) and
-takes nothing. Buckets live in process memory: a server with several workers has a
-bucket per key in each worker. ``rate_limit_per_minute = 0`` turns it off.
+declares with ``openapi_extra=rate_cost(n)``. A route whose cost grows with the request
+declares ``rate_cost(1, per_units=1000)``: its 1 token is taken at the door, like any
+route's, and ``units // 1000`` more with ``charge_units`` once it knows the request's
+cost units (a request over its budget pays the budget's worth before its ``413``). A
+request that finds too few tokens gets ``429`` with ``Retry-After`` (whole seconds until
+enough tokens are back) and takes nothing more. Buckets live in process memory: a
+server with several workers has a bucket per key in each worker.
+``rate_limit_per_minute = 0`` turns it off.
 
 Model work: an ``async def`` route holds one of the process's model slots
 (``shopmind.models.work``) with ``async with work_slot(request):`` around the model call
@@ -124,28 +126,31 @@ def route_cost(request: Request) -> int:
 def check_rate(request: Request, key_id: str) -> None:
     """Take the route's cost from the key's bucket, or raise ``429`` with ``Retry-After``.
 
-    A route charged by size (``rate_cost(n, per_units=…)``) pays later, in
-    ``charge_units``, once its cost is known.
+    A route charged by size (``rate_cost(n, per_units=…)``) pays the rest in
+    ``charge_units`` once its cost is known; the key is kept for that.
     """
     request.state.rate_key = key_id
-    if PER_UNITS_KEY not in _route_extra(request):
-        _take(request, route_cost(request))
+    _take(request, route_cost(request))
 
 
 def charge_units(request: Request, units: int) -> int:
-    """Take ``route_cost + units // per_units`` tokens for a route charged by size (or
-    ``429``); returns the tokens taken."""
+    """Take ``units // per_units`` more tokens for a route charged by size (or ``429``);
+    returns the request's cost in tokens, the door's included."""
     per = int(_route_extra(request).get(PER_UNITS_KEY, 0))
     if per < 1:
         raise RuntimeError("charge_units on a route without rate_cost(..., per_units=...)")
-    cost = route_cost(request) + max(0, units) // per
-    _take(request, cost)
-    return cost
+    base, extra = route_cost(request), max(0, units) // per
+    if extra:
+        _take(request, extra, base + extra)
+    return base + extra
 
 
-def _take(request: Request, cost: int) -> None:
+def _take(request: Request, tokens: int, cost: int | None = None) -> None:
+    """Take ``tokens`` from the key's bucket (``cost``: what the message says the request
+    costs in all, when part of it was paid before)."""
     limiter: RateLimiter = request.app.state.rate_limiter
-    wait = limiter.take(request.state.rate_key, cost)
+    wait = limiter.take(request.state.rate_key, tokens)
+    cost = tokens if cost is None else cost
     if wait > 0:
         retry = max(1, math.ceil(wait))
         raise HTTPException(

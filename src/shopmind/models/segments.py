@@ -30,9 +30,7 @@ SEGMENT_CHARS = 1000
 """Default segment bound: a long review paragraph, well below where superlinear costs bite."""
 
 # A Latin mark ends a sentence only before a space or the end ("3.5", "e.g" stay whole).
-_SENTENCE_END = re.compile(
-    r"(?:[.!?;…]+[\"')\]」』”’]*(?=\s|$)|[。！？；\n]+[\"')\]」』”’]*)\s*"
-)
+_SENTENCE_END = re.compile(r"(?:[.!?;…]+[\"')\]」』”’]*(?=\s|$)|[。！？；\n]+[\"')\]」』”’]*)\s*")
 _CLAUSE_END = re.compile(r"[,:，、：]\s*")
 _SPACE = re.compile(r"\s+")
 _JOINERS = frozenset({"\u200d", "\ufe0e", "\ufe0f"})

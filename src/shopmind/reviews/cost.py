@@ -4,10 +4,13 @@ Every tier's time grows with what its model reads: characters, and one model inp
 text and per aspect clause (``AspectExtractor`` scores each clause that names an aspect
 as a text of its own). A character's weight depends on its kind: a Han character is
 about one token of a transformer and one step of snownlp's segmenter, where a Latin
-letter is a fraction of a word. ``WEIGHTS`` holds, for each kind, the largest ratio
-measured on any tier (lexicon, linear, transformer with its e5 Chinese route) between
-the time of a character of that kind and the time of a Latin character on the same tier
-(``bench/cost.py``, ``bench/results/cost.json``): a Latin character costs 1 unit.
+letter is a fraction of a word. ``WEIGHTS`` holds, for each kind, a round number at or
+above the largest ratio measured on any tier (lexicon, linear, transformer with its e5
+Chinese route) between the time of a character (or input) of that kind and the time of
+a Latin character on the same tier (``bench/cost.py``, ``bench/results/cost.json``;
+``tests/test_reviews_cost.py`` holds them to it): a Latin character costs 1 unit. So
+each tier's slowest allowed request is bounded by the budget times its own cost of a
+Latin character.
 
 A text counts only up to what the tiers read of it: cleaned (markup out), then cut to
 ``routing.MAX_CHARS`` (5,000) characters, as every tier cuts it before scoring.
@@ -18,8 +21,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
+from shopmind.reviews.aspects import AspectConfig, AspectExtractor
+from shopmind.reviews.language import detect_language
 from shopmind.reviews.routing import MAX_CHARS, prepare_text
 
 # Han, kana and Hangul: scripts a tokenizer reads at about one token per character.
@@ -36,18 +40,32 @@ class CostWeights:
     """Cost units per character of each kind, and per model input (text or clause)."""
 
     latin: int = 1
-    wide: int = 20
-    symbol: int = 40
-    call: int = 20
+    wide: int = 60
+    symbol: int = 60
+    call: int = 40
+    zh_call: int = 100
 
-    def of(self, text: str) -> int:
-        """Units of ``text``'s characters (without the ``call`` of the input)."""
+    def of(self, text: str, language: str) -> int:
+        """Units of one model input: the input itself, and its characters.
+
+        A text routed to Chinese (``language == "zh"``) counts every character as a Han
+        character: the Chinese route reads a Latin letter there as about one token too.
+        """
+        if language == "zh":
+            return self.zh_call + self.wide * len(text)
         wide = len(_WIDE.findall(text))
         symbol = len(_SYMBOL.findall(text))
-        return self.latin * (len(text) - wide - symbol) + self.wide * wide + self.symbol * symbol
+        latin = len(text) - wide - symbol
+        return self.call + self.latin * latin + self.wide * wide + self.symbol * symbol
 
     def to_dict(self) -> dict[str, int]:
-        return {"latin": self.latin, "wide": self.wide, "symbol": self.symbol, "call": self.call}
+        return {
+            "latin": self.latin,
+            "wide": self.wide,
+            "symbol": self.symbol,
+            "call": self.call,
+            "zh_call": self.zh_call,
+        }
 
 
 WEIGHTS = CostWeights()
@@ -79,34 +97,47 @@ class RequestCost:
             parts.append(f"{self.clauses:,} aspect clauses")
         return (
             f"{', '.join(parts)}; a Latin character costs {weights.latin} unit, a Chinese, "
-            f"Japanese or Korean character {weights.wide}, an emoji {weights.symbol}, each "
-            f"text or clause {weights.call}"
+            f"Japanese or Korean character (any character of a Chinese text) "
+            f"{weights.wide}, an emoji {weights.symbol}, each text or clause "
+            f"{weights.call} ({weights.zh_call} when Chinese)"
         )
+
+
+def refusal(cost: RequestCost, limit: int, setting: str, weights: CostWeights = WEIGHTS) -> str:
+    """Why a request over ``limit`` is refused, and what the caller can do instead."""
+    if cost.texts > 1:
+        advice = "send fewer texts per request"
+    elif cost.clauses and cost.text_units <= limit:
+        advice = 'score this text without aspects ("aspects": false)'
+    else:
+        advice = "send a shorter text"
+    return (
+        f"this request costs {cost.units:,} units ({cost.describe(weights)}); this server "
+        f"takes at most {limit:,} per request (setting {setting}): {advice}, or score "
+        "offline with shopmind reviews score, which has no such budget"
+    )
 
 
 def scoring_cost(
     texts: Sequence[str],
-    aspects: Any = None,
+    aspects: AspectConfig | None = None,
     stop_above: int | None = None,
     weights: CostWeights = WEIGHTS,
     max_chars: int = MAX_CHARS,
 ) -> RequestCost:
     """The cost units of scoring ``texts`` (with the clauses of ``aspects``, an
-    ``AspectConfig``, when given).
+    ``AspectConfig``, when given). Linear in the texts' length: no model runs.
 
     Clauses are found only when the texts alone cost at most ``stop_above`` (a request
     already over its budget needs no more counting).
     """
     prepared = [prepare_text(t, max_chars) for t in texts]
-    text_units = sum(weights.call + weights.of(p.text) for p in prepared)
+    text_units = sum(weights.of(p.text, p.language) for p in prepared)
     truncated = sum(p.truncated for p in prepared)
     cost = RequestCost(len(prepared), text_units, truncated)
     if aspects is None or (stop_above is not None and text_units > stop_above):
         return cost
-    from shopmind.reviews.aspects import AspectExtractor
-
     extractor = AspectExtractor(aspects)  # splits only: its model (the lexicon) never runs
     units = [unit for p in prepared if not p.blank for unit, _ in extractor.units(p.text)]
-    clause_units = sum(weights.call + weights.of(u) for u in units)
+    clause_units = sum(weights.of(u, detect_language(u)) for u in units)
     return RequestCost(len(prepared), text_units, truncated, len(units), clause_units)
-
