@@ -24,8 +24,8 @@ Clothing are each split by product/category, every tier is trained on one data s
 training split and scored on both held-out splits, with VADER beside it. Besides 3-class
 macro-F1 and binary accuracy it reports strict accuracy (starred reviews only, 1–2 or
 4–5 stars, where a ``neutral`` label counts wrong) and the share labelled neutral; the
-linear and transformer rows also show the tier with its prior correction and (for the
-transformer) its head re-fit turned off, all from one training.
+linear and transformer rows also show the same trained model without its tuned logit
+shift and with logit adjustment to the training prior instead.
 
     .venv/bin/python bench/reviews.py --quick --out /tmp/reviews-quick.json
     .venv/bin/python bench/reviews.py --tiers lexicon,linear,transformer --pretrain
