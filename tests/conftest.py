@@ -17,6 +17,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -89,3 +90,23 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture
+def api_workspace(tmp_path: Path) -> Iterator[tuple[Any, dict[str, str], Path]]:
+    """A running app on its own workspace and SQLite store: client, auth headers, workspace."""
+    from fastapi.testclient import TestClient
+
+    from shopmind.api.app import create_app
+    from shopmind.config import load_settings
+    from shopmind.store.apikeys import create_api_key
+
+    ws = tmp_path / "ws"
+    init_workspace(ws)
+    settings = load_settings(ws, database_url=f"sqlite:///{tmp_path / 'api.db'}")
+    store = Store(settings.resolved_database_url)
+    store.upgrade()
+    key = create_api_key(store, "t")
+    with TestClient(create_app(settings, store=store)) as client:
+        yield client, {"Authorization": f"Bearer {key}"}, ws
+    store.dispose()

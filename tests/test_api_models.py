@@ -8,33 +8,20 @@ exist and which one serves, and what it lists must never answer 500, whatever th
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from shopmind.api.app import create_app
 from shopmind.cli import app as cli
-from shopmind.config import init_workspace, load_settings
 from shopmind.models.registry import MANIFEST, Registry
-from shopmind.store import Store
-from shopmind.store.apikeys import create_api_key
 
 
 @pytest.fixture
-def api(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str], Path]]:
+def api(api_workspace: tuple[TestClient, dict[str, str], Path]):
     """A running app on its own SQLite store: client, auth headers, the workspace."""
-    ws = tmp_path / "ws"
-    init_workspace(ws)
-    settings = load_settings(ws, database_url=f"sqlite:///{tmp_path / 'api.db'}")
-    store = Store(settings.resolved_database_url)
-    store.upgrade()
-    key = create_api_key(store, "t")
-    with TestClient(create_app(settings, store=store)) as client:
-        yield client, {"Authorization": f"Bearer {key}"}, ws
-    store.dispose()
+    return api_workspace
 
 
 def publish(reg: Registry, text: str, metrics: dict) -> str:

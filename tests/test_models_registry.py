@@ -53,8 +53,6 @@ from shopmind.reviews.service import (
     registry,
     save_model,
 )
-from shopmind.store import Store
-from shopmind.store.apikeys import create_api_key
 
 CHILD = Path(__file__).with_name("registry_child.py")
 
@@ -89,17 +87,10 @@ def flipped(data) -> LinearSentiment:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str], Path]]:
+def server(api_workspace: tuple[TestClient, dict[str, str], Path]):
     """A running app on its own SQLite store: client, auth headers, its models folder."""
-    ws = tmp_path / "ws"
-    init_workspace(ws)
-    settings = load_settings(ws, database_url=f"sqlite:///{tmp_path / 'api.db'}")
-    store = Store(settings.resolved_database_url)
-    store.upgrade()
-    key = create_api_key(store, "t")
-    with TestClient(create_app(settings, store=store)) as client:
-        yield client, {"Authorization": f"Bearer {key}"}, settings.models_dir
-    store.dispose()
+    client, headers, ws = api_workspace
+    return client, headers, load_settings(ws).models_dir
 
 
 def labels_of(model, texts: list[str]) -> list[str]:

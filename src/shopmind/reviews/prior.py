@@ -55,8 +55,26 @@ def trained_distribution(prior: np.ndarray, weighting: str | None) -> np.ndarray
     return mix / mix.sum()
 
 
+class _Shift:
+    """A constant (3,) shift of the logits; subclasses say how it was chosen."""
+
+    @property
+    def shift(self) -> np.ndarray:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    def logits(self, logits: np.ndarray) -> np.ndarray:
+        """(n, 3) logits → adjusted logits."""
+        return np.asarray(logits, dtype=float) + self.shift
+
+    def proba(self, proba: np.ndarray) -> np.ndarray:
+        """(n, 3) probabilities → adjusted probabilities (rows of zeros stay zero)."""
+        p = np.asarray(proba, dtype=float) * np.exp(self.shift)
+        total = p.sum(axis=1, keepdims=True)
+        return np.divide(p, total, out=np.zeros_like(p), where=total > 0)
+
+
 @dataclass(frozen=True)
-class PriorCorrection:
+class PriorCorrection(_Shift):
     """The log-odds shift that turns a weighted model's logits into the store's."""
 
     prior: tuple[float, float, float]
@@ -79,14 +97,6 @@ class PriorCorrection:
         """(3,) added to every row of logits."""
         return self.strength * (np.log(self.prior) - np.log(self.trained))
 
-    def logits(self, logits: np.ndarray) -> np.ndarray:
-        """(n, 3) logits → adjusted logits."""
-        return np.asarray(logits, dtype=float) + self.shift
-
-    def proba(self, proba: np.ndarray) -> np.ndarray:
-        """(n, 3) probabilities → adjusted probabilities (rows of zeros stay zero)."""
-        return _reweigh(proba, self.shift)
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": "prior",
@@ -103,7 +113,7 @@ class PriorCorrection:
 
 
 @dataclass(frozen=True)
-class TunedShift:
+class TunedShift(_Shift):
     """A log-odds shift chosen on held-out reviews of the store, for macro-F1.
 
     Where a store has enough starred reviews, the trainable tiers keep a validation
@@ -122,12 +132,6 @@ class TunedShift:
     @property
     def shift(self) -> np.ndarray:
         return np.asarray(self.shift_values, dtype=float)
-
-    def logits(self, logits: np.ndarray) -> np.ndarray:
-        return np.asarray(logits, dtype=float) + self.shift
-
-    def proba(self, proba: np.ndarray) -> np.ndarray:
-        return _reweigh(proba, self.shift)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -257,12 +261,6 @@ def _macro_f1(pred: np.ndarray, y: np.ndarray, present: np.ndarray) -> float:
         denom = np.sum(pred == k) + np.sum(y == k)
         scores.append(2 * tp / denom if denom else 0.0)
     return float(np.mean(scores))
-
-
-def _reweigh(proba: np.ndarray, shift: np.ndarray) -> np.ndarray:
-    p = np.asarray(proba, dtype=float) * np.exp(shift)
-    total = p.sum(axis=1, keepdims=True)
-    return np.divide(p, total, out=np.zeros_like(p), where=total > 0)
 
 
 def _triple(values: Sequence[float]) -> tuple[float, float, float]:
