@@ -32,15 +32,15 @@ from reviews_contract import synthetic_reviews
 from shopmind.api.app import create_app
 from shopmind.cli import app as cli
 from shopmind.config import init_workspace, load_settings
+from shopmind.models.cache import ArtifactCache
+from shopmind.models.listing import list_models
 from shopmind.models.registry import (
     LEGACY,
     MANIFEST,
-    ArtifactCache,
     IncompleteVersion,
     LoadFailed,
     Registry,
     RegistryError,
-    list_models,
 )
 from shopmind.reviews.linear import LinearSentiment
 from shopmind.reviews.service import (

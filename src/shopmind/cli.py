@@ -485,7 +485,7 @@ def models_list(
     """Every model: its versions, which one is current, when made, size and metrics."""
     from dataclasses import asdict
 
-    from shopmind.models.registry import list_models
+    from shopmind.models.listing import list_models
 
     entries = list_models(get_settings().models_dir)
     if as_json:
@@ -539,7 +539,8 @@ def models_prune(
     ] = False,
 ) -> None:
     """Remove old versions and leftovers of killed trainings; the current one always stays."""
-    from shopmind.models.registry import RegistryError, list_models
+    from shopmind.models.listing import list_models
+    from shopmind.models.registry import RegistryError
     from shopmind.models.report import prune_lines
     from shopmind.reviews.service import open_registry
 

@@ -133,7 +133,7 @@ TRUST_TEXTS = (
 
 def step_trust(ctx: DemoContext) -> None:
     """The model versions in the workspace, and hostile or thin-language text scored."""
-    from shopmind.models.registry import list_models
+    from shopmind.models.listing import list_models
     from shopmind.models.report import render_models
     from shopmind.reviews.service import load_model, score_texts
 

@@ -34,29 +34,39 @@ incomplete or superseded by a complete current version.
 
 Locking is POSIX ``fcntl.flock``: the registry runs on Linux and macOS, not on Windows.
 
-``ArtifactCache`` keeps a loaded artifact in a long-running process and reloads it when a
-pointer changes (one ``stat`` per pointer per call), serving the old one meanwhile.
+Beside it: ``shopmind.models.durable`` holds the fsync, atomic-replace and flock helpers it
+writes with; ``shopmind.models.listing`` lists every model of a workspace (``list_models``);
+``shopmind.models.cache`` holds ``ArtifactCache``, which keeps a loaded artifact in a
+long-running process and reloads it when a pointer changes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import logging
 import os
 import re
 import secrets
-import shutil
 import socket
-import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
+
+from shopmind.models.durable import (
+    SymlinkInTree,
+    file_table,
+    fsync_path,
+    fsync_tree,
+    link_tree,
+    remove,
+    sha256_file,
+    try_lock,
+    write_durable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -147,74 +157,7 @@ class PruneReport:
     legacy_kept: str = ""  # why old-layout files were left in place
 
 
-# -- small file-system helpers -----------------------------------------------------------
-
-
-def _fsync_path(path: Path, directory: bool = False) -> None:
-    flags = os.O_RDONLY | (os.O_DIRECTORY if directory else 0)
-    fd = os.open(path, flags)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_tree(folder: Path) -> None:
-    """fsync every file, then every folder bottom-up, of ``folder``."""
-    for dirpath, dirnames, filenames in os.walk(folder, topdown=False):
-        for name in filenames:
-            _fsync_path(Path(dirpath) / name)
-        for name in dirnames:
-            _fsync_path(Path(dirpath) / name, directory=True)
-    _fsync_path(folder, directory=True)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _file_table(folder: Path) -> dict[str, dict[str, Any]]:
-    """Every file under ``folder`` (relative POSIX path → size and sha256), sorted."""
-    table: dict[str, dict[str, Any]] = {}
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder).as_posix()
-        if path.is_symlink():
-            raise RegistryError(f"{path}: symbolic links cannot be part of a model version")
-        if path.is_file() and rel != MANIFEST:
-            table[rel] = {"size": path.stat().st_size, "sha256": sha256_file(path)}
-    return table
-
-
-def _write_durable(path: Path, text: str) -> None:
-    with path.open("w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
-
-
-def _try_lock(path: Path) -> int | None:
-    """An fd holding an exclusive flock on ``path``, or None when another process holds it."""
-    try:
-        fd = os.open(path, os.O_RDWR)
-    except FileNotFoundError:
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    return fd
+# -- small helpers -----------------------------------------------------------------------
 
 
 def _version_number(version_id: str) -> int:
@@ -224,6 +167,15 @@ def _version_number(version_id: str) -> int:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _version_files(folder: Path) -> dict[str, dict[str, Any]]:
+    """The manifest's file table of a version being saved (``manifest.json`` left out)."""
+    try:
+        return file_table(folder, exclude={MANIFEST})
+    except SymlinkInTree as exc:
+        why = "symbolic links cannot be part of a model version"
+        raise RegistryError(f"{exc.path}: {why}") from None
 
 
 # -- the registry ------------------------------------------------------------------------
@@ -358,7 +310,7 @@ class Registry:
             yield staging
             staging.version = self._commit(staging)
         except BaseException:
-            _remove(path)
+            remove(path)
             raise
         finally:
             (self.staging_dir / f"{path.name}.lock").unlink(missing_ok=True)
@@ -470,10 +422,10 @@ class Registry:
         return path, fd
 
     def _commit(self, staging: Staging) -> Version:
-        _fsync_tree(staging.path)
+        fsync_tree(staging.path)
         if (staging.path / MANIFEST).exists():
             raise RegistryError(f"{self.name}: the save wrote {MANIFEST}, a reserved name")
-        files = _file_table(staging.path)
+        files = _version_files(staging.path)
         if not files:
             raise RegistryError(f"{self.name}: the save wrote no files; nothing was published")
         with self._locked():
@@ -574,12 +526,12 @@ class Registry:
         """Manifest last, rename into ``versions/``, then the atomic pointer switch."""
         version_id = self._next_id()
         manifest = self._new_manifest(version_id, files, staging)
-        _write_durable(staging.path / MANIFEST, json.dumps(manifest, indent=1))
-        _fsync_path(staging.path, directory=True)
+        write_durable(staging.path / MANIFEST, json.dumps(manifest, indent=1))
+        fsync_path(staging.path, directory=True)
         self.versions_dir.mkdir(exist_ok=True)
         os.rename(staging.path, self.versions_dir / version_id)
-        _fsync_path(self.versions_dir, directory=True)
-        _fsync_path(self.staging_dir, directory=True)
+        fsync_path(self.versions_dir, directory=True)
+        fsync_path(self.staging_dir, directory=True)
         self._write_pointer(version_id)
         return Version(self.name, version_id, self.versions_dir / version_id, manifest)
 
@@ -606,9 +558,9 @@ class Registry:
     def _write_pointer(self, version_id: str) -> None:
         data = {"version": version_id, "published_at": _now(), "token": secrets.token_hex(8)}
         tmp = self.folder / f".current.{secrets.token_hex(6)}.tmp"
-        _write_durable(tmp, json.dumps(data))
+        write_durable(tmp, json.dumps(data))
         os.replace(tmp, self.pointer_path)
-        _fsync_path(self.folder, directory=True)
+        fsync_path(self.folder, directory=True)
 
     def _next_id(self) -> str:
         if not self.versions_dir.is_dir():
@@ -685,25 +637,25 @@ class Registry:
             removed += self._cleanup_staging()
         if self.pointer_path.exists() and self._adopted_version() is not None:
             for path in self.legacy_entries():  # copies of an adopted model, left by a kill
-                _remove(path)
+                remove(path)
                 removed.append(path.name)
         return removed
 
     def _cleanup_staging(self) -> list[str]:
         removed = []
         for owner in self.staging_dir.glob("*.lock"):
-            fd = _try_lock(owner)
+            fd = try_lock(owner)
             if fd is None:
                 continue  # a live save
             try:
-                _remove(self.staging_dir / owner.name.removesuffix(".lock"))
+                remove(self.staging_dir / owner.name.removesuffix(".lock"))
                 owner.unlink(missing_ok=True)
                 removed.append(f"{STAGING}/{owner.name.removesuffix('.lock')}")
             finally:
                 os.close(fd)
         for path in self.staging_dir.iterdir():
             if path.is_dir() and not (self.staging_dir / f"{path.name}.lock").exists():
-                _remove(path)  # a save that died before its owner file, or a deletion
+                remove(path)  # a save that died before its owner file, or a deletion
                 removed.append(f"{STAGING}/{path.name}")
         return removed
 
@@ -728,8 +680,8 @@ class Registry:
         self.staging_dir.mkdir(exist_ok=True)
         trash = self.staging_dir / f"deleting-{version_id}-{secrets.token_hex(4)}"
         os.rename(self.versions_dir / version_id, trash)
-        _fsync_path(self.versions_dir, directory=True)
-        _remove(trash)
+        fsync_path(self.versions_dir, directory=True)
+        remove(trash)
 
     def _prune_legacy_locked(self, report: PruneReport) -> None:
         """Old-layout files: a complete model with no version becomes one; files that are
@@ -749,7 +701,7 @@ class Registry:
             report.legacy_kept = "a complete model, kept while the version pointer is damaged"
             return
         for path in self.legacy_entries():
-            _remove(path)
+            remove(path)
             report.removed_legacy.append(path.name)
         if report.removed_legacy:
             log.info("%s: removed old-layout files %s", self.name, report.removed_legacy)
@@ -792,7 +744,7 @@ class Registry:
             return "incomplete"
         self._publish_legacy([p for p in entries if not p.name.startswith(".")])
         for path in entries:
-            _remove(path)
+            remove(path)
         log.info("%s: adopted the model written in place as a version", self.name)
         return "adopted"
 
@@ -802,10 +754,10 @@ class Registry:
         path.mkdir()
         for entry in entries:
             if entry.name != MANIFEST:
-                _link_tree(entry, path / entry.name)
-        _fsync_tree(path)
+                link_tree(entry, path / entry.name)
+        fsync_tree(path)
         staging = Staging(path, {}, {"adopted_from": "legacy layout"})
-        self._install_locked(staging, _file_table(path))
+        self._install_locked(staging, _version_files(path))
 
 
 def _pointed_id(version: Version) -> str | None:
@@ -819,157 +771,3 @@ def _file_entry(meta: object) -> bool:
         return False
     size, digest = meta.get("size"), meta.get("sha256")
     return type(size) is int and size >= 0 and isinstance(digest, str)
-
-
-def _link_tree(src: Path, dst: Path) -> None:
-    """Hard-link (or copy where links are refused) ``src`` to ``dst``, folders recursively."""
-    if src.is_dir():
-        dst.mkdir()
-        for child in src.iterdir():
-            _link_tree(child, dst / child.name)
-        return
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
-
-
-# -- listing every model in a workspace --------------------------------------------------
-
-
-@dataclass
-class ModelEntry:
-    """One named artifact as ``shopmind models list`` shows it."""
-
-    name: str
-    current: str | None
-    versions: list[VersionInfo]
-    legacy: list[str]
-    problem: str = ""
-
-
-def list_models(root: str | Path) -> list[ModelEntry]:
-    """Every artifact under ``root``: registry folders, and models still in the old layout."""
-    root = Path(root)
-    entries: list[ModelEntry] = []
-    if root.is_dir():
-        _scan(root, root, entries, depth=0)
-    return sorted(entries, key=lambda e: e.name)
-
-
-def _scan(root: Path, folder: Path, out: list[ModelEntry], depth: int) -> None:
-    try:
-        children = sorted(folder.iterdir())
-    except OSError as exc:
-        name = folder.relative_to(root).as_posix()
-        out.append(ModelEntry(name, None, [], [], problem=f"cannot list the folder ({exc})"))
-        return
-    is_registry = any(p.name in (POINTER, VERSIONS, STAGING) for p in children)
-    holds_files = any(p.is_file() and not p.name.startswith(".") for p in children)
-    if folder != root and (is_registry or holds_files):
-        out.append(_entry(root, folder))
-        return
-    if depth < 4:
-        for child in children:
-            if child.is_dir() and not child.name.startswith("."):
-                _scan(root, child, out, depth + 1)
-
-
-def _entry(root: Path, folder: Path) -> ModelEntry:
-    """One folder as listed; what cannot be read becomes its ``problem``, never an error."""
-    entry = ModelEntry(folder.relative_to(root).as_posix(), None, [], [])
-    try:
-        reg = Registry(root, entry.name)
-        entry.versions = reg.versions()
-        entry.legacy = [p.name for p in reg.legacy_entries()]
-        entry.current = reg.current_id()
-    except (RegistryError, OSError) as exc:
-        entry.problem = str(exc)
-    return entry
-
-
-# -- a loaded artifact that follows its pointer ------------------------------------------
-
-
-_UNSET: Any = object()
-
-
-class ArtifactCache(Generic[T]):
-    """One loaded artifact for a long-running process, reloaded when a pointer changes.
-
-    ``get()`` stats each pointer file (publish and rollback replace it, so its inode and
-    mtime change) and reloads only then. While one thread loads, the others keep getting
-    the old artifact; when the new load fails the old one keeps serving, the failure is
-    logged, and the load is tried again after ``retry_s`` or at the next change.
-    """
-
-    def __init__(
-        self,
-        load: Callable[[], T],
-        pointers: Sequence[Path],
-        label: str = "artifact",
-        retry_s: float = 30.0,
-    ) -> None:
-        self._load = load
-        self.pointers = [Path(p) for p in pointers]
-        self.label = label
-        self.retry_s = retry_s
-        self._value: T = _UNSET
-        self._signature: tuple[Any, ...] | None = None
-        self._failed: tuple[tuple[Any, ...], float] | None = None
-        self._loading = threading.Lock()
-        self.loads = 0
-
-    def signature(self) -> tuple[Any, ...]:
-        """(device, inode, mtime, size) of each pointer; None for a missing one."""
-        sig = []
-        for path in self.pointers:
-            try:
-                st = path.stat()
-            except FileNotFoundError:
-                sig.append(None)
-                continue
-            sig.append((st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size))
-        return tuple(sig)
-
-    def get(self) -> T:
-        sig = self.signature()
-        value = self._value
-        if value is not _UNSET:
-            if sig == self._signature or self._recently_failed(sig):
-                return value
-            if not self._loading.acquire(blocking=False):
-                return value  # another thread is loading the new version: serve the old one
-        else:
-            self._loading.acquire()
-        try:
-            if self._value is not _UNSET and self._signature == sig:
-                return self._value  # loaded by another thread while this one waited
-            return self._reload(sig, self._value)
-        finally:
-            self._loading.release()
-
-    def _recently_failed(self, sig: tuple[Any, ...]) -> bool:
-        return (
-            self._failed is not None
-            and self._failed[0] == sig
-            and time.monotonic() - self._failed[1] < self.retry_s
-        )
-
-    def _reload(self, sig: tuple[Any, ...], old: T) -> T:
-        try:
-            new = self._load()
-        except Exception:
-            if old is _UNSET:
-                raise
-            log.exception("%s: loading the new version failed; the old one keeps serving", self)
-            self._failed = (sig, time.monotonic())
-            return old
-        self._value, self._signature, self._failed = new, sig, None
-        self.loads += 1
-        if old is not _UNSET:
-            log.info("%s: switched to the newly published version", self)
-        return new
-
-    def __repr__(self) -> str:
-        return f"ArtifactCache({self.label})"

@@ -9,7 +9,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from shopmind.models.registry import ModelEntry, PruneReport
+from shopmind.models.listing import ModelEntry
+from shopmind.models.registry import PruneReport
 
 
 def render_models(entries: Sequence[ModelEntry], console: Console) -> None:

@@ -16,13 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from shopmind.models.registry import (
-    DEFAULT_KEEP,
-    ArtifactCache,
-    Registry,
-    RegistryError,
-    Version,
-)
+from shopmind.models.cache import ArtifactCache
+from shopmind.models.registry import DEFAULT_KEEP, Registry, RegistryError, Version
 from shopmind.reviews.base import SentimentModel, stars_to_label
 from shopmind.safety import SafeDictWriter
 from shopmind.store import Store

@@ -16,7 +16,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from shopmind.api.deps import SettingsDep
-from shopmind.models.registry import ModelEntry, VersionInfo, list_models
+from shopmind.models.listing import ModelEntry, list_models
+from shopmind.models.registry import VersionInfo
 from shopmind.safety.chars import replace_lone_surrogates
 
 router = APIRouter(tags=["models"])

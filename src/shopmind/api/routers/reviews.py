@@ -12,7 +12,7 @@ from shopmind.api.deps import SettingsDep, StoreDep
 from shopmind.api.schemas import ErrorResponse
 from shopmind.api.throttle import charge_units, rate_cost, work_slot
 from shopmind.api.validation import ProductKeyPath
-from shopmind.models.registry import ArtifactCache
+from shopmind.models.cache import ArtifactCache
 from shopmind.reviews.cost import refusal, scoring_cost
 from shopmind.reviews.service import (
     LoadedModel,
