@@ -303,6 +303,7 @@ def make_model(tier: str, ds: Dataset, args: argparse.Namespace, init_from: str 
         zh_pretrain_steps=args.zh_pretrain_steps,
         zh_min_examples=min(500, args.max_train or 500),
         zh_encoder=args.zh_encoder,
+        short_views=args.short_views,
     )
 
 
@@ -322,7 +323,7 @@ def cache_key(tier: str, ds: Dataset, args: argparse.Namespace, init_from: str |
         args.threads,
         args.seed,
         init_from or "",
-    ]
+    ] + ([] if args.short_views else ["no-short-views"])
     digest = hashlib.sha256(repr(settings).encode()).hexdigest()[:12]
     return f"{ds.name}-{tier}-{digest}"
 
@@ -698,6 +699,12 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batch-size", type=int, default=64, help="scoring batch, both sides")
     p.add_argument("--no-pipeline", dest="pipeline", action="store_false")
+    p.add_argument(
+        "--no-short-views",
+        dest="short_views",
+        action="store_false",
+        help="transformer: train on whole reviews only, no first-sentence views",
+    )
     p.add_argument("--throughput-texts", type=int, default=1000, help="texts timed vs pipeline")
     p.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds")
     p.add_argument("--pretrain", action="store_true", help="measure domain pretraining")

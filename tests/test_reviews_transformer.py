@@ -596,3 +596,34 @@ def test_head_pass_reads_only_what_its_time_budget_allows():
     small = route._affordable(ids, 1e-6)
     assert len(small) == 512 and small == sorted(set(small))
     assert route._affordable(ids, 1e-6) == small  # seeded
+
+
+def test_short_views_add_each_reviews_first_sentence():
+    """Regression (issue 7): trained on paragraphs only, the tier misread one-line
+    reviews ("Five Stars. kids were thrilled." came out negative). Every training review
+    of more than one sentence also trains as its first sentence, with its label; a
+    contrast stays inside its sentence, a one-sentence review is not repeated."""
+    from shopmind.reviews.transformer.classifier import with_short_views
+
+    texts = [
+        "Five Stars. kids were thrilled.",
+        "Love it",
+        "Great fabric, but runs small. Returned it.",
+        "Wow!! Great.",
+        "Only one sentence here.",
+    ]
+    got_texts, got_labels = with_short_views(texts, [2, 2, 0, 2, 1])
+    assert got_texts[:5] == texts and got_labels[:5] == [2, 2, 0, 2, 1]
+    assert got_texts[5:] == ["Five Stars.", "Great fabric, but runs small.", "Wow!!"]
+    assert got_labels[5:] == [2, 0, 2]
+    assert with_short_views([], []) == ([], [])
+
+
+def test_fine_tuning_reads_the_short_views_unless_turned_off(tmp_path):
+    texts, labels = synthetic_reviews(120, seed=3)
+    two = [f"{t}. {t}" for t in texts[:40]] + texts[40:]  # 40 reviews of two sentences
+    on = tiny_model(epochs=1).fit(two, labels)
+    off = tiny_model(epochs=1, short_views=False).fit(two, labels)
+    assert on.history_["en"]["examples"] == 160 and off.history_["en"]["examples"] == 120
+    off.save(tmp_path / "m")
+    assert TransformerSentiment.load(tmp_path / "m").short_views is False
