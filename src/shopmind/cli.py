@@ -560,6 +560,60 @@ def models_prune(
         raise error
 
 
+jobs_app = typer.Typer(help="Background jobs (run by the server; shown in the dashboard).",
+                       no_args_is_help=True)  # fmt: skip
+app.add_typer(jobs_app, name="jobs")
+
+
+@jobs_app.command("list")
+def jobs_list(
+    limit: Annotated[int, typer.Option(min=1, max=10000, help="Newest N jobs.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Recent jobs, newest first: kind, status, progress, who started it."""
+    from shopmind.store import jobs as jobstore
+
+    store = open_store()
+    jobstore.interrupt_stale(store)
+    jobs = jobstore.list_jobs(store, limit=limit)
+    if as_json:
+        print(json.dumps([j.to_dict() for j in jobs], ensure_ascii=False, indent=1))
+        return
+    if not jobs:
+        console.print("no jobs yet")
+        return
+    from rich.table import Table
+
+    table = Table(title="Jobs")
+    for column in ("id", "kind", "status", "progress", "started by", "created (UTC)"):
+        table.add_column(column, no_wrap=column != "kind")
+    for j in jobs:
+        shown = f"{j.progress_done:,}" + (f" / {j.progress_total:,}" if j.progress_total else "")
+        table.add_row(
+            str(j.id),
+            escape(j.kind),
+            j.status,
+            shown,
+            escape(j.created_by),
+            j.created_at.strftime("%Y-%m-%d %H:%M"),
+        )
+    console.print(table)
+
+
+@jobs_app.command("show")
+def jobs_show(job_id: Annotated[int, typer.Argument(min=1, help="Job id.")]) -> None:
+    """One job: parameters, progress, and its summary or error."""
+    from shopmind.store import jobs as jobstore
+
+    store = open_store()
+    jobstore.interrupt_stale(store)
+    try:
+        job = jobstore.get_job(store, job_id)
+    except jobstore.JobNotFound as exc:
+        raise fail(str(exc)) from exc
+    print(json.dumps(job.to_dict(), ensure_ascii=False, indent=1))
+
+
 @app.command()
 def demo(
     directory: Annotated[Path, typer.Argument(help="Demo workspace folder.")] = Path(

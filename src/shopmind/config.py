@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     model_versions_keep: int = Field(
         default=3, ge=1, le=1000, description="Versions of each model kept in models/."
     )
+    job_workers: int = Field(
+        default=1, ge=1, le=64, description="Background jobs one server runs at once."
+    )
 
     @field_validator("currency")
     @classmethod

@@ -16,6 +16,7 @@ from shopmind.api.ingest import BatchError
 from shopmind.api.limits import BodySizeLimit
 from shopmind.api.routers import events as events_routes
 from shopmind.api.routers import health as health_routes
+from shopmind.api.routers import jobs as jobs_routes
 from shopmind.api.routers import models as models_routes
 from shopmind.api.routers import reviews as reviews_routes
 from shopmind.api.routers import store as store_routes
@@ -23,6 +24,7 @@ from shopmind.api.schemas import BatchRejected, ErrorResponse, Rejection
 from shopmind.api.throttle import install_limits
 from shopmind.api.validation import refuse_lone_surrogates, validation_error_handler
 from shopmind.config import Settings, load_settings
+from shopmind.jobs import JobRunner
 from shopmind.store.db import Store
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -43,9 +45,13 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        if owned:
-            app_store.dispose()
+        _app.state.jobs = JobRunner(app_store, settings, workers=settings.job_workers)
+        try:
+            yield
+        finally:
+            _app.state.jobs.shutdown()
+            if owned:
+                app_store.dispose()
 
     app = FastAPI(
         title="shopmind",
@@ -74,6 +80,7 @@ def create_app(
     app.include_router(events_routes.router, **secured)
     app.include_router(reviews_routes.router, **secured)
     app.include_router(models_routes.router, **secured)
+    app.include_router(jobs_routes.router, **secured)
     return app
 
 

@@ -8,13 +8,14 @@ back as ``float``; times are naive UTC.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -313,6 +314,144 @@ class ProductReviewInsight(Base):
     alert: Mapped[bool] = mapped_column(Boolean, default=False)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     computed_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+# -- the dashboard: jobs, accounts, daily aggregates ------------------------------------
+
+
+class Job(Base):
+    """Long work run outside a request (import, training, scoring), with its progress.
+
+    ``status``: queued → running → done | failed | interrupted. ``active_key`` holds the
+    job's conflict key (``train:reviews/linear``) while it is queued or running and is
+    NULL after: being unique, it lets the database refuse a second conflicting job.
+    A running job writes ``heartbeat_at`` every few seconds; one whose heartbeat stops
+    (its process died) is marked ``interrupted``, never left running.
+    """
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64), index=True)
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    active_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    progress_done: Mapped[int] = mapped_column(BigInteger, default=0)
+    progress_total: Mapped[int | None] = mapped_column(BigInteger)
+    stage: Mapped[str] = mapped_column(String(255), default="")
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(320), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class User(Base):
+    """A dashboard account: an e-mail, an Argon2 password hash and a role."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # stored lower-cased
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))  # admin | viewer
+    locale: Mapped[str | None] = mapped_column(String(16))  # None: from the browser
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class WebSession(Base):
+    """A logged-in browser: only the SHA-256 of its cookie token is stored."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class TrafficSession(Base):
+    """One shopper session as the daily aggregates count it: where and when it began,
+    and whether it converted. Written once per session by the events write path."""
+
+    __tablename__ = "traffic_sessions"
+
+    session_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    source: Mapped[str] = mapped_column(String(255), default="")
+    medium: Mapped[str] = mapped_column(String(255), default="")
+    device: Mapped[str] = mapped_column(String(32), default="")
+    converted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class DailyTraffic(Base):
+    """Sessions and funnel counts per day and traffic source/medium/device."""
+
+    __tablename__ = "daily_traffic"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    source: Mapped[str] = mapped_column(String(255), primary_key=True)
+    medium: Mapped[str] = mapped_column(String(255), primary_key=True)
+    device: Mapped[str] = mapped_column(String(32), primary_key=True)
+    sessions: Mapped[int] = mapped_column(BigInteger, default=0)
+    converted_sessions: Mapped[int] = mapped_column(BigInteger, default=0)
+    events: Mapped[int] = mapped_column(BigInteger, default=0)
+    views: Mapped[int] = mapped_column(BigInteger, default=0)  # view_item
+    add_to_carts: Mapped[int] = mapped_column(BigInteger, default=0)
+    checkouts: Mapped[int] = mapped_column(BigInteger, default=0)  # begin_checkout
+    purchases: Mapped[int] = mapped_column(BigInteger, default=0)  # purchase events
+    purchase_value: Mapped[float] = mapped_column(Money, default=0.0)
+
+
+class DailySales(Base):
+    """Orders and revenue per day and order source/medium, from the orders table."""
+
+    __tablename__ = "daily_sales"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    source: Mapped[str] = mapped_column(String(255), primary_key=True)
+    medium: Mapped[str] = mapped_column(String(255), primary_key=True)
+    orders: Mapped[int] = mapped_column(BigInteger, default=0)
+    revenue: Mapped[float] = mapped_column(Numeric(16, 2, asdecimal=False), default=0.0)
+
+
+class DailyProduct(Base):
+    """Per product and day: views and carts from events, units and revenue from orders."""
+
+    __tablename__ = "daily_products"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), primary_key=True
+    )
+    views: Mapped[int] = mapped_column(BigInteger, default=0)
+    add_to_carts: Mapped[int] = mapped_column(BigInteger, default=0)
+    units: Mapped[int] = mapped_column(BigInteger, default=0)
+    revenue: Mapped[float] = mapped_column(Numeric(16, 2, asdecimal=False), default=0.0)
+
+    __table_args__ = (Index("ix_daily_products_product_id_day", "product_id", "day"),)
+
+
+class ImportRun(Base):
+    """One import (from the dashboard, the CLI or the API): what, from where, the counts."""
+
+    __tablename__ = "import_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # products | orders | events | …
+    file_name: Mapped[str] = mapped_column(String(512), default="")
+    status: Mapped[str] = mapped_column(String(16))  # done | failed | validated
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    rejects_path: Mapped[str | None] = mapped_column(String(1024))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    created_by: Mapped[str] = mapped_column(String(320), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
 
 
 COUNTED = {

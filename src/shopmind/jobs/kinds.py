@@ -1,0 +1,233 @@
+"""The kinds of job: what each runs, what parameters it takes, what it conflicts with.
+
+A kind is a function of a ``JobContext`` returning a JSON summary, a parameter check that
+turns untrusted input (a form, an API body) into clean parameters or raises ``JobError``
+naming the field, and a conflict key: two jobs with the same key never run at once (two
+trainings of one model, two imports writing the same tables). Later capabilities add
+their kinds with ``register``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shopmind.jobs.runner import JobContext
+
+
+class JobError(ValueError):
+    """A job that cannot run as asked; the message names the parameter."""
+
+
+@dataclass(frozen=True)
+class JobKind:
+    name: str
+    title: str  # shown in the dashboard and `shopmind jobs list`
+    run: Callable[[JobContext], dict[str, Any]]
+    check: Callable[[dict[str, Any], Path | None], dict[str, Any]]
+    conflict: Callable[[dict[str, Any]], str | None]
+
+    def conflict_key(self, params: dict[str, Any]) -> str | None:
+        return self.conflict(params)
+
+
+KINDS: dict[str, JobKind] = {}
+
+
+def register(kind: JobKind) -> JobKind:
+    KINDS[kind.name] = kind
+    return kind
+
+
+def check_params(
+    kind: str, params: dict[str, Any] | None, uploads: Path | None = None
+) -> dict[str, Any]:
+    """Clean parameters for ``kind``, or ``JobError`` naming the bad one. With ``uploads``
+    (a server taking jobs from browsers and API clients) a file a job reads must lie in
+    that folder: a caller of the server cannot make it read the server's other files."""
+    if kind not in KINDS:
+        raise JobError(f"kind: unknown job kind {kind!r}; known: {', '.join(sorted(KINDS))}")
+    if params is not None and not isinstance(params, dict):
+        raise JobError("params: must be an object")
+    return KINDS[kind].check(dict(params or {}), uploads)
+
+
+def _only(params: dict[str, Any], allowed: set[str]) -> None:
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise JobError(f"{unknown[0]}: unknown parameter; allowed: {', '.join(sorted(allowed))}")
+
+
+def _number(params: dict[str, Any], key: str, low: float, high: float, integer: bool) -> None:
+    value = params.get(key)
+    if value is None:
+        params.pop(key, None)
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise JobError(f"{key}: must be a number")
+    if integer and int(value) != value:
+        raise JobError(f"{key}: must be a whole number")
+    if not low <= value <= high:
+        raise JobError(f"{key}: must be between {low:g} and {high:g}")
+    params[key] = int(value) if integer else float(value)
+
+
+# -- reviews ------------------------------------------------------------------------------
+
+TIERS = ("linear", "transformer")
+
+
+def _check_train(params: dict[str, Any], _uploads: Path | None) -> dict[str, Any]:
+    _only(params, {"tier", "time_budget_s", "epochs", "max_train_examples"})
+    tier = params.get("tier", "linear")
+    if tier not in TIERS:
+        raise JobError(f"tier: must be one of {', '.join(TIERS)}")
+    params["tier"] = tier
+    _number(params, "time_budget_s", 1, 7 * 24 * 3600, integer=False)
+    _number(params, "epochs", 1, 100, integer=True)
+    _number(params, "max_train_examples", 10, 10_000_000, integer=True)
+    if tier == "linear" and len(params) > 1:
+        raise JobError(f"{sorted(set(params) - {'tier'})[0]}: only the transformer takes it")
+    return params
+
+
+def _run_train(ctx: JobContext) -> dict[str, Any]:
+    from shopmind.reviews.service import ReviewsError, train
+
+    params = dict(ctx.params)
+    tier = params.pop("tier")
+    if tier == "transformer":
+        params.setdefault("threads", ctx.settings.threads)
+    ctx.stage("training (steps)" if tier == "transformer" else "training")
+    try:
+        report = train(
+            ctx.store,
+            ctx.settings.models_dir,
+            tier,
+            progress=ctx.progress,
+            keep=ctx.settings.model_versions_keep,
+            **params,
+        )
+    except ReviewsError as exc:
+        raise JobError(str(exc)) from exc
+    return {
+        "tier": report.tier,
+        "version": report.version,
+        "examples": report.examples,
+        "label_counts": report.label_counts,
+        "seconds": round(report.seconds, 1),
+        "text": report.summary(),
+    }
+
+
+def _check_analyze(params: dict[str, Any], _uploads: Path | None) -> dict[str, Any]:
+    _only(params, {"tier"})
+    tier = params.get("tier")
+    if tier is not None and tier not in ("lexicon", *TIERS):
+        raise JobError("tier: must be lexicon, linear or transformer (or left out: the best)")
+    return params
+
+
+def _run_analyze(ctx: JobContext) -> dict[str, Any]:
+    from shopmind.reviews.service import (
+        ReviewsError,
+        analyze,
+        aspect_config,
+        best_model,
+        load_model,
+    )
+
+    tier = ctx.params.get("tier")
+    models = ctx.settings.models_dir
+    try:
+        model = best_model(models) if tier is None else load_model(models, tier)
+        aspects = aspect_config(ctx.settings.workspace)
+    except ReviewsError as exc:
+        raise JobError(str(exc)) from exc
+    ctx.stage("scoring reviews", total=ctx.store.stats()["reviews"])
+    report = analyze(ctx.store, model, progress=ctx.progress, aspects=aspects)
+    return {
+        "model": report.model,
+        "reviews": report.reviews,
+        "mentions": report.mentions,
+        "products": report.products,
+        "alerts": len(report.alerts),
+        "seconds": round(report.seconds, 1),
+        "text": report.summary(),
+    }
+
+
+# -- imports ------------------------------------------------------------------------------
+
+
+def _check_import(params: dict[str, Any], uploads: Path | None) -> dict[str, Any]:
+    from shopmind.store.importers import IMPORTERS
+
+    _only(params, {"kind", "path", "file_name", "skip_bad_rows", "mapping", "raw"})
+    if params.get("kind") not in IMPORTERS:
+        raise JobError(f"kind: must be one of {', '.join(IMPORTERS)}")
+    path = params.get("path")
+    if not isinstance(path, str) or not path:
+        raise JobError("path: the file to import is missing")
+    if "\x00" in path:
+        raise JobError("path: holds a NUL character")
+    if uploads is not None:
+        resolved = (uploads / path).resolve()
+        if not resolved.is_relative_to(uploads.resolve()):
+            raise JobError("path: must name a file uploaded to the workspace's uploads folder")
+        path = str(resolved)
+    params["path"] = str(Path(path))
+    params["file_name"] = str(params.get("file_name") or Path(path).name)[:512]
+    for flag in ("skip_bad_rows", "raw"):
+        if not isinstance(params.get(flag, False), bool):
+            raise JobError(f"{flag}: must be true or false")
+        params[flag] = bool(params.get(flag, False))
+    mapping = params.get("mapping") or {}
+    if not isinstance(mapping, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()
+    ):
+        raise JobError("mapping: must map field names to column names")
+    params["mapping"] = mapping
+    return params
+
+
+def _run_import(ctx: JobContext) -> dict[str, Any]:
+    from shopmind.store.importers import ImportFileError, import_file
+
+    p = ctx.params
+    ctx.stage(f"importing {p['file_name']}")
+    try:
+        result = import_file(
+            ctx.store,
+            p["kind"],
+            Path(p["path"]),
+            skip_bad_rows=p["skip_bad_rows"],
+            mapping=p["mapping"],
+            currency=ctx.settings.currency,
+            batch_size=ctx.settings.batch_size,
+            progress=ctx.progress,
+            raw=p["raw"],
+        )
+    except ImportFileError as exc:
+        raise JobError(str(exc)) from exc
+    return {
+        "kind": p["kind"],
+        "file_name": p["file_name"],
+        "read": result.read,
+        "rows": result.rows,
+        "new": result.new,
+        "rejected": result.rejected,
+        "reject_file": None if result.reject_file is None else str(result.reject_file),
+        "counts": result.counts,
+        "text": result.summary(),
+    }
+
+
+register(JobKind("reviews.train", "Train a sentiment model", _run_train, _check_train,
+                 lambda p: f"train:reviews/{p['tier']}"))  # fmt: skip
+register(JobKind("reviews.analyze", "Score the store's reviews", _run_analyze, _check_analyze,
+                 lambda p: "reviews.analyze"))  # fmt: skip
+register(JobKind("import", "Import a file", _run_import, _check_import, lambda p: "import"))

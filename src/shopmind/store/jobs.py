@@ -1,0 +1,273 @@
+"""Jobs in the store: long work recorded with its status and progress.
+
+A job is created ``queued``, claimed ``running`` by the process that runs it, and ends
+``done`` (with a summary), ``failed`` (with the error) or ``interrupted`` (its process
+died: the heartbeat stopped). Every write is one short transaction, so a page or an API
+client polling ``get_job`` always sees a consistent row.
+
+Conflicts: a job may carry a conflict key (``train:reviews/linear``). While it is queued
+or running the key sits in the unique column ``active_key``, so the database itself
+refuses a second job with the same key — across threads, processes and servers sharing
+the store — and ``create_job`` raises ``JobConflict`` naming the job already running.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from shopmind.store.db import Store
+from shopmind.store.models import Job
+
+QUEUED, RUNNING, DONE, FAILED, INTERRUPTED = "queued", "running", "done", "failed", "interrupted"
+STATUSES = (QUEUED, RUNNING, DONE, FAILED, INTERRUPTED)
+ACTIVE = (QUEUED, RUNNING)
+HEARTBEAT_S = 5.0
+"""How often a running job's process writes its heartbeat."""
+STALE_S = 60.0
+"""A queued or running job whose heartbeat is older than this has lost its process."""
+MAX_ERROR_CHARS = 4000
+
+
+class JobConflict(RuntimeError):
+    """A job with the same conflict key is already queued or running."""
+
+    def __init__(self, key: str, running: int | None) -> None:
+        where = f" (job {running})" if running is not None else ""
+        super().__init__(f"a {key!r} job is already queued or running{where}")
+        self.key = key
+        self.running = running
+
+
+class JobNotFound(LookupError):
+    def __init__(self, job_id: int) -> None:
+        super().__init__(f"no job {job_id}")
+        self.job_id = job_id
+
+
+@dataclass(frozen=True)
+class JobView:
+    """A job as the API, the CLI and the pages show it."""
+
+    id: int
+    kind: str
+    params: dict[str, Any]
+    status: str
+    progress_done: int
+    progress_total: int | None
+    stage: str
+    summary: dict[str, Any]
+    error: str | None
+    created_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def finished(self) -> bool:
+        return self.status not in ACTIVE
+
+    @property
+    def fraction(self) -> float | None:
+        """Share done, 0–1, where the job knows its total."""
+        if not self.progress_total:
+            return 1.0 if self.status == DONE else None
+        return min(1.0, self.progress_done / self.progress_total)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        for key in ("created_at", "started_at", "finished_at"):
+            value = out[key]
+            out[key] = None if value is None else value.isoformat() + "Z"
+        out["fraction"] = self.fraction
+        return out
+
+
+def now() -> datetime:
+    """Naive UTC, as the store keeps times."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _view(job: Job) -> JobView:
+    return JobView(
+        job.id,
+        job.kind,
+        dict(job.params or {}),
+        job.status,
+        int(job.progress_done or 0),
+        job.progress_total,
+        job.stage or "",
+        dict(job.summary or {}),
+        job.error,
+        job.created_by or "",
+        job.created_at,
+        job.started_at,
+        job.finished_at,
+    )
+
+
+def create_job(
+    store: Store,
+    kind: str,
+    params: dict[str, Any] | None = None,
+    conflict_key: str | None = None,
+    created_by: str = "",
+) -> int:
+    """Record a queued job; ``JobConflict`` when ``conflict_key`` is already active."""
+    if conflict_key is not None:
+        interrupt_stale(store)  # a dead process's job must not block the key for ever
+    stamp = now()
+    job = Job(
+        kind=kind,
+        params=params or {},
+        status=QUEUED,
+        active_key=conflict_key,
+        progress_done=0,
+        stage="",
+        summary={},
+        created_by=created_by,
+        created_at=stamp,
+        heartbeat_at=stamp,
+    )
+    try:
+        with store.session() as s:
+            s.add(job)
+            s.flush()
+            return job.id
+    except IntegrityError:
+        with store.session() as s:
+            running = s.scalar(select(Job.id).where(Job.active_key == conflict_key))
+        raise JobConflict(str(conflict_key), running) from None
+
+
+def start_job(store: Store, job_id: int) -> None:
+    """Mark a queued job running (its process has picked it up)."""
+    stamp = now()
+    with store.connect() as conn:
+        done = conn.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == QUEUED)
+            .values(status=RUNNING, started_at=stamp, heartbeat_at=stamp)
+        ).rowcount
+    if not done:
+        raise RuntimeError(f"job {job_id} is not queued: it cannot start")
+
+
+_KEEP: Any = object()
+
+
+def report_progress(
+    store: Store,
+    job_id: int,
+    done: int | None = None,
+    total: int | None = _KEEP,
+    stage: str | None = None,
+) -> None:
+    """Progress of a running job (also its heartbeat); ``total`` None: not known."""
+    values: dict[str, Any] = {"heartbeat_at": now()}
+    if done is not None:
+        values["progress_done"] = int(done)
+    if total is not _KEEP:
+        values["progress_total"] = None if total is None else int(total)
+    if stage is not None:
+        values["stage"] = stage[:255]
+    with store.connect() as conn:
+        conn.execute(update(Job).where(Job.id == job_id, Job.status == RUNNING).values(**values))
+
+
+def heartbeat(store: Store, job_id: int) -> None:
+    """The job's process is alive (queued or running)."""
+    with store.connect() as conn:
+        conn.execute(
+            update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE)).values(heartbeat_at=now())
+        )
+
+
+def finish_job(
+    store: Store,
+    job_id: int,
+    summary: dict[str, Any] | None = None,
+    error: str | None = None,
+    status: str | None = None,
+) -> None:
+    """End a job: ``done`` with its summary, or ``failed`` with the error."""
+    final = status or (FAILED if error is not None else DONE)
+    if final not in (DONE, FAILED, INTERRUPTED):
+        raise ValueError(f"a job ends done, failed or interrupted, not {final!r}")
+    values: dict[str, Any] = {
+        "status": final,
+        "active_key": None,
+        "finished_at": now(),
+        "heartbeat_at": now(),
+    }
+    if summary is not None:
+        values["summary"] = summary
+    if error is not None:
+        values["error"] = error[:MAX_ERROR_CHARS]
+    with store.connect() as conn:
+        conn.execute(update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE)).values(**values))
+
+
+def interrupt_stale(store: Store, stale_s: float = STALE_S) -> list[int]:
+    """Mark every queued or running job whose heartbeat is older than ``stale_s``
+    ``interrupted`` (its process is gone); the ids it marked."""
+    cutoff = now() - timedelta(seconds=stale_s)
+    with store.connect() as conn:
+        ids = list(
+            conn.scalars(select(Job.id).where(Job.status.in_(ACTIVE), Job.heartbeat_at < cutoff))
+        )
+        if ids:
+            conn.execute(
+                update(Job)
+                .where(Job.id.in_(ids), Job.status.in_(ACTIVE))
+                .values(
+                    status=INTERRUPTED,
+                    active_key=None,
+                    finished_at=now(),
+                    error="interrupted: the process running it stopped (server restart or crash)",
+                )
+            )
+    return ids
+
+
+def interrupt_all(store: Store, ids: Sequence[int]) -> None:
+    """Mark ``ids`` interrupted now (the jobs of a process that is shutting down)."""
+    if not ids:
+        return
+    with store.connect() as conn:
+        conn.execute(
+            update(Job)
+            .where(Job.id.in_(list(ids)), Job.status.in_(ACTIVE))
+            .values(
+                status=INTERRUPTED,
+                active_key=None,
+                finished_at=now(),
+                error="interrupted: the server stopped while it ran",
+            )
+        )
+
+
+def get_job(store: Store, job_id: int) -> JobView:
+    with store.session() as s:
+        job = s.get(Job, job_id)
+        if job is None:
+            raise JobNotFound(job_id)
+        return _view(job)
+
+
+def list_jobs(
+    store: Store, limit: int = 50, kind: str | None = None, status: str | None = None
+) -> list[JobView]:
+    """The newest jobs first."""
+    query = select(Job).order_by(Job.id.desc()).limit(limit)
+    if kind is not None:
+        query = query.where(Job.kind == kind)
+    if status is not None:
+        query = query.where(Job.status == status)
+    with store.session() as s:
+        return [_view(j) for j in s.scalars(query)]
