@@ -24,7 +24,6 @@ from shopmind.api.schemas import BatchRejected, ErrorResponse, Rejection
 from shopmind.api.throttle import install_limits
 from shopmind.api.validation import refuse_lone_surrogates, validation_error_handler
 from shopmind.config import Settings, load_settings
-from shopmind.jobs import JobRunner
 from shopmind.store.db import Store
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -45,11 +44,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        _app.state.jobs = JobRunner(app_store, settings, workers=settings.job_workers)
         try:
             yield
         finally:
-            _app.state.jobs.shutdown()
+            runner = _app.state.jobs
+            if runner is not None:
+                runner.shutdown()
             if owned:
                 app_store.dispose()
 
@@ -61,6 +61,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.store = app_store
+    app.state.jobs = None  # the JobRunner, started by the first job (api.deps.job_runner)
     install_limits(app, settings)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     app.add_exception_handler(BatchError, _batch_rejected)

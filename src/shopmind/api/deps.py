@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -9,6 +10,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from shopmind.api.throttle import check_rate
 from shopmind.config import Settings
+from shopmind.jobs import JobRunner
 from shopmind.store.apikeys import key_prefix, verify_api_key
 from shopmind.store.db import Store
 
@@ -19,6 +21,18 @@ bearer_scheme = HTTPBearer(
 header_scheme = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="`X-API-Key: <key>`, the same key"
 )
+
+
+_runner_lock = threading.Lock()
+
+
+def job_runner(request: Request) -> JobRunner:
+    """The app's job runner, started on first use (and shut down with the app)."""
+    state = request.app.state
+    with _runner_lock:
+        if state.jobs is None:
+            state.jobs = JobRunner(state.store, state.settings, workers=state.settings.job_workers)
+        return state.jobs
 
 
 def get_store(request: Request) -> Store:

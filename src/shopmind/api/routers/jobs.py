@@ -10,8 +10,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from pydantic import BaseModel, Field
 
-from shopmind.api.deps import ApiKeyDep, StoreDep
-from shopmind.jobs import KINDS, JobError, JobRunner
+from shopmind.api.deps import ApiKeyDep, StoreDep, job_runner
+from shopmind.jobs import KINDS, JobError
 from shopmind.store import jobs as jobstore
 from shopmind.store.apikeys import key_prefix
 
@@ -95,7 +95,7 @@ def get_job(job_id: Annotated[int, Path(ge=1, le=2**31 - 1)], store: StoreDep) -
     },
 )
 def start_job(body: JobRequest, request: Request, store: StoreDep, key: ApiKeyDep) -> JobOut:
-    runner: JobRunner = request.app.state.jobs
+    runner = job_runner(request)
     try:
         job_id = runner.submit(body.kind, body.params, created_by=f"api:{key_prefix(key)}")
     except JobError as exc:
