@@ -529,12 +529,12 @@ def with_short_views(texts: Sequence[str], labels: Sequence[int]) -> tuple[list[
 
     Storefront reviews run from a one-line "Five Stars. Kids loved it" to paragraphs, and
     a store's training reviews may all be long. A model fine-tuned only on paragraphs
-    misreads short texts: trained on Women's Clothing (0.4% of reviews of 8 words or
-    fewer), MiniLM labelled "Five Stars. kids were thrilled." negative, and called 18%
-    of the positive Gift Card reviews (56% of them 8 words or fewer) negative. The first
-    sentence is the review's title where it has one — the reviewer's own summary — and
-    otherwise its opening verdict; it costs few tokens, so the views add little
-    training time (``docs/benchmarks.md``, "Sentiment on shops the model never saw").
+    misreads short texts: trained on Women's Clothing, MiniLM labelled "Five Stars. kids
+    were thrilled." negative, and read many one-line Gift Card reviews the same way. The
+    first sentence is the review's title where it has one — the reviewer's own summary —
+    and otherwise its opening verdict; it costs few tokens, so the views add little
+    training time (``bench/short_views.py``; ``docs/benchmarks.md``, "Sentiment on shops
+    the model never saw").
     """
     from shopmind.reviews.aspects import sentence_spans
 
