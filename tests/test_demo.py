@@ -26,5 +26,12 @@ def test_demo_end_to_end_and_rerun(tmp_path: Path, monkeypatch) -> None:
     assert "reviews/linear" in text and "v0001 *" in text
     assert "性价比很高，这个价格很值 → positive" in text and "lexicon" in text
     assert "<script" not in text.split("model versions and hostile text")[1]
+    # issue 8: the dashboard's figures and how to log in (a password shown once)
+    dashboard = text.split("model versions and hostile text")[1]
+    assert "last 28 days" in dashboard and "revenue" in dashboard
+    assert "with password" in dashboard and "http://127.0.0.1:8000/" in dashboard
+    first = len(text)
     again = run_demo(tmp_path / "demo", customers=400, days=14, seed=3, console=console)
     assert again.results["summary"].counts == summary.counts  # re-running adds nothing
+    rerun = out.getvalue()[first:]
+    assert "with password" not in rerun and "users set-password" in rerun

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -128,9 +130,31 @@ def db_upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
 ) -> None:
     """Apply database migrations (up to REVISION, default head)."""
+    from shopmind.store.daily import needs_rebuild
+
     store = open_store(upgrade=False)
     store.upgrade(revision)
     console.print(f"database at revision {store.current_revision()}")
+    if store.is_current() and needs_rebuild(store):
+        err.print(
+            "the dashboard's daily aggregates are empty while the store holds events or "
+            "orders: fill them with `shopmind db rebuild-aggregates`"
+        )
+
+
+@db_app.command("rebuild-aggregates")
+def db_rebuild_aggregates() -> None:
+    """Recompute the dashboard's daily aggregates from the stored events and orders.
+
+    Needed once for a store filled before the aggregates existed; imports, the simulator
+    and the API keep them up to date after that. Other writers wait while it runs.
+    """
+    from shopmind.store.daily import rebuild_daily
+
+    store = open_store()
+    with progress_bar("counting events", total=store.stats()["events"]) as progress:
+        counts = rebuild_daily(store, progress=progress)
+    console.print(", ".join(f"{n:,} {table}" for table, n in counts.items()))
 
 
 @app.command()
@@ -253,12 +277,20 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
-    """Serve the REST API (OpenAPI docs at /docs)."""
+    """Serve the dashboard (/) and the REST API (/v1; OpenAPI docs at /docs)."""
     from shopmind.api.server import run_server
+    from shopmind.store.users import list_users
 
     settings = get_settings()
-    open_store().dispose()
-    run_server(settings, host or settings.api_host, port or settings.api_port, workers=workers)
+    store = open_store()
+    nobody = not list_users(store)
+    store.dispose()
+    where = host or settings.api_host
+    shown = "127.0.0.1" if where in ("0.0.0.0", "::") else where
+    err.print(f"dashboard: http://{shown}:{port or settings.api_port}/   API: /v1   docs: /docs")
+    if nobody:
+        err.print("no dashboard users yet: shopmind users add you@yourshop.com --role admin")
+    run_server(settings, where, port or settings.api_port, workers=workers)
 
 
 apikey_app = typer.Typer(help="API keys for the REST API.", no_args_is_help=True)
@@ -560,6 +592,112 @@ def models_prune(
         raise error
 
 
+users_app = typer.Typer(help="Dashboard accounts: who can log in to the browser UI.",
+                        no_args_is_help=True)  # fmt: skip
+app.add_typer(users_app, name="users")
+
+PasswordStdin = Annotated[
+    bool,
+    typer.Option(
+        "--password-stdin",
+        help="Read the password from the first line of standard input instead of prompting.",
+    ),
+]
+
+
+def _new_password(from_stdin: bool) -> str:
+    """A new password: the first line of standard input, or typed twice without echo."""
+    if from_stdin:
+        return sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+    first = typer.prompt("Password", hide_input=True, err=True)
+    if typer.prompt("Repeat the password", hide_input=True, err=True) != first:
+        raise fail("the two passwords differ; nothing was changed")
+    return first
+
+
+@users_app.command("add")
+def users_add(
+    email: Annotated[str, typer.Argument(help="The account's e-mail (its log-in name).")],
+    role: Annotated[str, typer.Option("--role", help="admin (may change things) or viewer.")],
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Create a dashboard account; the password is prompted for (hidden) or read from stdin."""
+    from shopmind.store.users import UserError, add_user, check_role, normalize_email
+
+    try:
+        email = normalize_email(email)
+        check_role(role)
+    except UserError as exc:
+        raise fail(str(exc)) from exc
+    password = _new_password(password_stdin)
+    try:
+        user = add_user(open_store(), email, password, role)
+    except UserError as exc:
+        raise fail(str(exc)) from exc
+    console.print(f"added {escape(user.email)} ({user.role})", highlight=False)
+
+
+@users_app.command("list")
+def users_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Dashboard accounts: e-mail, role, created, last log-in, locked until."""
+    from shopmind.store.users import list_users
+
+    users = list_users(open_store())
+    if as_json:
+        print(json.dumps([u.to_dict() for u in users], ensure_ascii=False, indent=1))
+        return
+    if not users:
+        console.print("no accounts yet (add one with: shopmind users add EMAIL --role admin)")
+        return
+    from rich.table import Table
+
+    def when(value: datetime | None) -> str:
+        return "" if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
+
+    table = Table(title="Accounts (times in UTC)")
+    for column in ("email", "role", "created", "last log-in", "locked until"):
+        table.add_column(column, no_wrap=column != "email")
+    for u in users:
+        table.add_row(
+            escape(u.email), u.role, when(u.created_at), when(u.last_login_at), when(u.locked_until)
+        )
+    console.print(table)
+
+
+@users_app.command("remove")
+def users_remove(
+    email: Annotated[str, typer.Argument(help="The account's e-mail.")],
+) -> None:
+    """Delete a dashboard account and end its sessions; the last admin cannot be removed."""
+    from shopmind.store.users import UserError, remove_user
+
+    try:
+        remove_user(open_store(), email)
+    except UserError as exc:
+        raise fail(str(exc)) from exc
+    console.print(f"removed {escape(email.strip().lower())}", highlight=False)
+
+
+@users_app.command("set-password")
+def users_set_password(
+    email: Annotated[str, typer.Argument(help="The account's e-mail.")],
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Give an account a new password; ends its sessions and lifts a lock-out."""
+    from shopmind.store.users import UserError, get_user, set_password
+
+    store = open_store()
+    if get_user(store, email) is None:  # before asking for a password that cannot be used
+        raise fail(f"email: no account with e-mail {email.strip().lower()!r}")
+    try:
+        set_password(store, email, _new_password(password_stdin))
+    except UserError as exc:
+        raise fail(str(exc)) from exc
+    console.print(f"password changed for {escape(email.strip().lower())}", highlight=False)
+
+
 jobs_app = typer.Typer(help="Background jobs (run by the server; shown in the dashboard).",
                        no_args_is_help=True)  # fmt: skip
 app.add_typer(jobs_app, name="jobs")
@@ -571,11 +709,11 @@ def jobs_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Recent jobs, newest first: kind, status, progress, who started it."""
-    from shopmind.store import jobs as jobstore
+
+    from shopmind.jobs import recent_jobs
 
     store = open_store()
-    jobstore.interrupt_stale(store)
-    jobs = jobstore.list_jobs(store, limit=limit)
+    jobs = recent_jobs(store, get_settings(), limit=limit)
     if as_json:
         print(json.dumps([j.to_dict() for j in jobs], ensure_ascii=False, indent=1))
         return
@@ -603,12 +741,12 @@ def jobs_list(
 @jobs_app.command("show")
 def jobs_show(job_id: Annotated[int, typer.Argument(min=1, help="Job id.")]) -> None:
     """One job: parameters, progress, and its summary or error."""
+    from shopmind.jobs import job_view
     from shopmind.store import jobs as jobstore
 
     store = open_store()
-    jobstore.interrupt_stale(store)
     try:
-        job = jobstore.get_job(store, job_id)
+        job = job_view(store, get_settings(), job_id)
     except jobstore.JobNotFound as exc:
         raise fail(str(exc)) from exc
     print(json.dumps(job.to_dict(), ensure_ascii=False, indent=1))

@@ -75,8 +75,20 @@ class Settings(BaseSettings):
     model_versions_keep: int = Field(
         default=3, ge=1, le=1000, description="Versions of each model kept in models/."
     )
+    upload_max_mb: int = Field(
+        default=1024, ge=1, le=1_048_576, description="Largest file the dashboard takes (MiB)."
+    )
     job_workers: int = Field(
         default=1, ge=1, le=64, description="Background jobs one server runs at once."
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, le=1000, description="Failed dashboard log-ins in a row before a lock."
+    )
+    login_lockout_seconds: float = Field(
+        default=30, gt=0, le=3600, description="First lock-out; doubles per further failure."
+    )
+    session_hours: float = Field(
+        default=12, gt=0, le=24 * 366, description="Hours a dashboard log-in lasts."
     )
 
     @field_validator("currency")

@@ -10,6 +10,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -159,11 +160,48 @@ def _most_negative(store: Store) -> int | None:
     return found[0] if found else None
 
 
+DEMO_ADMIN = "demo@shopmind.example"
+
+
+def step_dashboard(ctx: DemoContext) -> None:
+    """The overview figures the dashboard shows, and how to open it."""
+    import secrets
+
+    from shopmind.store import daily, users
+
+    last = daily.last_day(ctx.store)
+    if last is not None:
+        start = last - timedelta(days=27)
+        o = daily.overview(ctx.store, start, last)
+        rate = o.conversion_rate.value
+        ctx.console.print(
+            f"last 28 days ({start} – {last}): revenue {o.revenue.value:,.2f}, "
+            f"{o.orders.value:,.0f} orders, {o.sessions.value:,.0f} sessions, conversion "
+            + (f"{rate:.2%}" if rate is not None else "—"),
+            highlight=False,
+        )
+    if users.get_user(ctx.store, DEMO_ADMIN) is None:
+        password = secrets.token_urlsafe(12)
+        users.add_user(ctx.store, DEMO_ADMIN, password, "admin")
+        login = f"log in as {DEMO_ADMIN} with password {password} (shown once)"
+    else:
+        login = (
+            f"log in as {DEMO_ADMIN} (its password was shown at the first demo run; "
+            f"set a new one: shopmind -w {ctx.workspace} users set-password {DEMO_ADMIN})"
+        )
+    ctx.console.print(
+        f"open the dashboard: shopmind -w {ctx.workspace} serve, then "
+        f"http://127.0.0.1:8000/ — {login}",
+        highlight=False,
+    )
+
+
 STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("simulate a store", step_simulate),
     ("store summary", step_summary),
     ("review intelligence", step_reviews),
     ("model versions and hostile text", step_trust),
+    ("dashboard", step_dashboard),
 ]
 
 

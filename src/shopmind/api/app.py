@@ -25,6 +25,7 @@ from shopmind.api.throttle import install_limits
 from shopmind.api.validation import refuse_lone_surrogates, validation_error_handler
 from shopmind.config import Settings, load_settings
 from shopmind.store.db import Store
+from shopmind.web.app import UPLOAD_PATH, mount_dashboard
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
 
@@ -63,7 +64,8 @@ def create_app(
     app.state.store = app_store
     app.state.jobs = None  # the JobRunner, started by the first job (api.deps.job_runner)
     install_limits(app, settings)
-    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    uploads = {UPLOAD_PATH: settings.upload_max_mb * 2**20}
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes, larger=uploads)
     app.add_exception_handler(BatchError, _batch_rejected)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.include_router(health_routes.router)
@@ -82,6 +84,7 @@ def create_app(
     app.include_router(reviews_routes.router, **secured)
     app.include_router(models_routes.router, **secured)
     app.include_router(jobs_routes.router, **secured)
+    mount_dashboard(app)
     return app
 
 

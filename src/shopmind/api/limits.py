@@ -17,19 +17,22 @@ class BodyTooLarge(HTTPException):
 
 
 class BodySizeLimit:
-    """Refuse request bodies over ``max_bytes`` with 413."""
+    """Refuse request bodies over ``max_bytes`` with 413; ``larger`` gives exact paths
+    (the dashboard's file upload) a limit of their own."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = dict(larger or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope.get("path", ""), self.max_bytes)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            error = BodyTooLarge(self.max_bytes)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            error = BodyTooLarge(limit)
             response = JSONResponse({"detail": error.detail}, status_code=413)
             await response(scope, receive, send)
             return
@@ -41,8 +44,8 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
+                if seen > limit:
+                    raise BodyTooLarge(limit)
             return message
 
         await self.app(scope, limited_receive, send)

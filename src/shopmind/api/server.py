@@ -17,6 +17,15 @@ def export_settings(settings: Settings) -> None:
         os.environ[f"SHOPMIND_{name.upper()}"] = str(value)
 
 
+def warm_charts() -> None:
+    """Start the chart renderer in the background: its first chart costs about a second."""
+    import threading
+
+    from shopmind.web import charts
+
+    threading.Thread(target=charts.warm_up, name="charts-warm-up", daemon=True).start()
+
+
 def run_server(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     """Serve the API until interrupted (blocking).
 
@@ -24,6 +33,7 @@ def run_server(settings: Settings, host: str, port: int, workers: int = 1) -> No
     (and store connection pool) from the settings, handed over in the environment.
     """
     if workers <= 1:
+        warm_charts()
         uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
         return
     export_settings(settings)

@@ -2,7 +2,14 @@
 progress, run outside the request that asked for it. See ``runner`` and ``kinds``."""
 
 from shopmind.jobs.kinds import KINDS, JobError, JobKind, check_params, register
-from shopmind.jobs.runner import JobContext, JobRunner, run_inline, run_job
+from shopmind.jobs.runner import (
+    JobContext,
+    JobRunner,
+    job_view,
+    recent_jobs,
+    run_inline,
+    run_job,
+)
 
 __all__ = [
     "KINDS",
@@ -11,6 +18,8 @@ __all__ = [
     "JobKind",
     "JobRunner",
     "check_params",
+    "job_view",
+    "recent_jobs",
     "register",
     "run_inline",
     "run_job",

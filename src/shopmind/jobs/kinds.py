@@ -196,9 +196,11 @@ def _check_import(params: dict[str, Any], uploads: Path | None) -> dict[str, Any
 
 def _run_import(ctx: JobContext) -> dict[str, Any]:
     from shopmind.store.importers import ImportFileError, import_file
+    from shopmind.store.importers.history import record_import
 
     p = ctx.params
     ctx.stage(f"importing {p['file_name']}")
+    created_by = ctx.created_by
     try:
         result = import_file(
             ctx.store,
@@ -212,8 +214,10 @@ def _run_import(ctx: JobContext) -> dict[str, Any]:
             raw=p["raw"],
         )
     except ImportFileError as exc:
+        record_import(ctx.store, p["kind"], p["file_name"], "failed", {"error": str(exc)},
+                      job_id=ctx.job_id, created_by=created_by)  # fmt: skip
         raise JobError(str(exc)) from exc
-    return {
+    summary = {
         "kind": p["kind"],
         "file_name": p["file_name"],
         "read": result.read,
@@ -224,6 +228,38 @@ def _run_import(ctx: JobContext) -> dict[str, Any]:
         "counts": result.counts,
         "text": result.summary(),
     }
+    counts = {k: summary[k] for k in ("read", "rows", "new", "rejected", "counts")}
+    record_import(ctx.store, p["kind"], p["file_name"], "done", counts, summary["reject_file"],
+                  ctx.job_id, created_by)  # fmt: skip
+    return summary
+
+
+def _check_validate(params: dict[str, Any], uploads: Path | None) -> dict[str, Any]:
+    params = _check_import({**params, "skip_bad_rows": False, "raw": False}, uploads)
+    params.pop("skip_bad_rows")
+    params.pop("raw")
+    return params
+
+
+def _run_validate(ctx: JobContext) -> dict[str, Any]:
+    from shopmind.store.importers import ImportFileError, validate_file
+
+    p = ctx.params
+    ctx.stage(f"checking {p['file_name']}")
+    try:
+        report = validate_file(
+            ctx.store,
+            p["kind"],
+            Path(p["path"]),
+            mapping=p["mapping"],
+            currency=ctx.settings.currency,
+            batch_size=ctx.settings.batch_size,
+            progress=ctx.progress,
+        )
+    except ImportFileError as exc:
+        raise JobError(str(exc)) from exc
+    text = report.summary().replace(str(report.path), p["file_name"])
+    return {**report.to_dict(), "path": p["file_name"], "text": text}
 
 
 register(JobKind("reviews.train", "Train a sentiment model", _run_train, _check_train,
@@ -231,3 +267,5 @@ register(JobKind("reviews.train", "Train a sentiment model", _run_train, _check_
 register(JobKind("reviews.analyze", "Score the store's reviews", _run_analyze, _check_analyze,
                  lambda p: "reviews.analyze"))  # fmt: skip
 register(JobKind("import", "Import a file", _run_import, _check_import, lambda p: "import"))
+register(JobKind("import.validate", "Check a file without importing it", _run_validate,
+                 _check_validate, lambda p: None))  # fmt: skip

@@ -40,44 +40,69 @@ SETTINGS_ENV = "SHOPMIND_JOB_SETTINGS"
 
 
 class JobContext:
-    """What a job's function gets: the store, settings, parameters and progress calls."""
+    """What a job's function gets: the store, settings, parameters and progress calls.
 
-    def __init__(self, store: Store, settings: Settings, job_id: int, params: dict[str, Any]):
+    Progress goes to the job's live file at once (at most every half second) and to its
+    row in the store where that does not wait for a lock (``store.jobs``)."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        job_id: int,
+        params: dict[str, Any],
+        created_by: str = "",
+    ) -> None:
         self.store = store
         self.settings = settings
         self.job_id = job_id
         self.params = params
+        self.created_by = created_by
+        self.live = live_dir(settings)
         self._last = 0.0
-        self._done: int | None = None
+        self._done = 0
+        self._total: int | None = None
+        self._stage = ""
+        self._lock = threading.Lock()
 
     def progress(self, done: int) -> None:
-        """Work done so far (a count); written at most every half second."""
+        """Work done so far (a count)."""
         self._done = int(done)
         stamp = time.monotonic()
         if stamp - self._last >= PROGRESS_EVERY_S:
             self._last = stamp
-            jobstore.report_progress(self.store, self.job_id, done=self._done)
+            self.publish()
 
     def total(self, total: int | None) -> None:
         """How much work there is (the progress bar's end); None: not known."""
-        jobstore.report_progress(self.store, self.job_id, total=total)
+        self._total = None if total is None else int(total)
+        self.publish()
 
     def stage(self, text: str, total: int | None = None) -> None:
         """A named step ("reading the file", "training"); progress counts start again."""
-        self._done = 0
-        jobstore.report_progress(self.store, self.job_id, done=0, total=total, stage=text)
+        self._done, self._total, self._stage = 0, total, text[:255]
+        self.publish()
+
+    def publish(self, beat_only: bool = False) -> None:
+        """Write the live file, then the row if the database is free (the heartbeat too)."""
+        with self._lock:
+            jobstore.write_live(self.live, self.job_id, self._done, self._total, self._stage)
+            if beat_only:
+                jobstore.heartbeat(self.store, self.job_id, wait=False)
+            else:
+                jobstore.report_progress(
+                    self.store, self.job_id, self._done, self._total, self._stage, wait=False
+                )
 
     def flush(self) -> None:
-        if self._done is not None:
-            jobstore.report_progress(self.store, self.job_id, done=self._done)
+        self.publish()
 
 
 class _Heartbeat:
-    """Writes the heartbeat of ``job_ids()`` every ``HEARTBEAT_S`` until stopped."""
+    """Calls ``beat()`` every ``HEARTBEAT_S`` until stopped."""
 
-    def __init__(self, store: Store, job_ids: Any) -> None:
-        self.store = store
-        self.job_ids = job_ids
+    def __init__(self, beat: Any) -> None:
+        self.beat = beat
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="shopmind-heartbeat", daemon=True)
 
@@ -91,11 +116,10 @@ class _Heartbeat:
 
     def _loop(self) -> None:
         while not self._stop.wait(jobstore.HEARTBEAT_S):
-            for job_id in list(self.job_ids()):
-                try:
-                    jobstore.heartbeat(self.store, job_id)
-                except Exception:  # a busy database must not kill the heartbeat
-                    log.warning("heartbeat of job %s failed", job_id, exc_info=True)
+            try:
+                self.beat()
+            except Exception:  # a busy database or disk must not kill the heartbeat
+                log.warning("job heartbeat failed", exc_info=True)
 
 
 def run_job(store: Store, settings: Settings, job_id: int) -> jobstore.JobView:
@@ -106,8 +130,9 @@ def run_job(store: Store, settings: Settings, job_id: int) -> jobstore.JobView:
     if kind is None:
         jobstore.finish_job(store, job_id, error=f"unknown job kind {job.kind!r}")
         return jobstore.get_job(store, job_id)
-    ctx = JobContext(store, settings, job_id, job.params)
-    with _Heartbeat(store, lambda: [job_id]):
+    ctx = JobContext(store, settings, job_id, job.params, job.created_by)
+    ctx.publish()
+    with _Heartbeat(lambda: ctx.publish(beat_only=True)):
         try:
             summary = kind.run(ctx)
         except JobError as exc:
@@ -116,8 +141,9 @@ def run_job(store: Store, settings: Settings, job_id: int) -> jobstore.JobView:
             log.exception("job %s (%s) failed", job_id, job.kind)
             jobstore.finish_job(store, job_id, error=f"{type(exc).__name__}: {exc}")
         else:
-            ctx.flush()
+            ctx.flush()  # the last count, which the half-second throttle may have held back
             jobstore.finish_job(store, job_id, summary=summary or {})
+    jobstore.remove_live(ctx.live, job_id)
     return jobstore.get_job(store, job_id)
 
 
@@ -130,7 +156,8 @@ def run_inline(
 ) -> jobstore.JobView:
     """Record and run a job in this process (the CLI's way): visible to the dashboard."""
     params = check_params(kind, params)
-    job_id = jobstore.create_job(store, kind, params, KINDS[kind].conflict_key(params), created_by)
+    key = KINDS[kind].conflict_key(params)
+    job_id = jobstore.create_job(store, kind, params, key, created_by, live_dir(settings))
     return run_job(store, settings, job_id)
 
 
@@ -148,9 +175,9 @@ class JobRunner:
         self._mine: set[int] = set()
         self._procs: dict[int, subprocess.Popen[bytes]] = {}
         self._closed = False
-        self._heartbeat = _Heartbeat(store, self._queued_ids)
+        self._heartbeat = _Heartbeat(self._beat_queued)
         self._heartbeat.__enter__()
-        jobstore.interrupt_stale(store)
+        jobstore.interrupt_stale(store, live=live_dir(settings))
 
     def submit(self, kind: str, params: dict[str, Any], created_by: str = "") -> int:
         """Record a job and queue it; ``JobError`` for bad parameters, ``JobConflict``
@@ -159,15 +186,20 @@ class JobRunner:
             raise JobError("the server is shutting down")
         params = check_params(kind, params, uploads_dir(self.settings))
         key = KINDS[kind].conflict_key(params)
-        job_id = jobstore.create_job(self.store, kind, params, key, created_by)
+        job_id = jobstore.create_job(
+            self.store, kind, params, key, created_by, live_dir(self.settings)
+        )
         with self._lock:
             self._mine.add(job_id)
         self._pool.submit(self._run, job_id)
         return job_id
 
-    def _queued_ids(self) -> list[int]:
+    def _beat_queued(self) -> None:
+        """Jobs waiting for a worker are alive too: their heartbeat is the runner's."""
         with self._lock:
-            return [j for j in self._mine if j not in self._procs]
+            queued = [j for j in self._mine if j not in self._procs]
+        for job_id in queued:
+            jobstore.heartbeat(self.store, job_id, wait=False)
 
     def _run(self, job_id: int) -> None:
         try:
@@ -196,6 +228,7 @@ class JobRunner:
             )
             self._procs[job_id] = proc
         code = proc.wait()
+        jobstore.remove_live(live_dir(self.settings), job_id)
         job = jobstore.get_job(self.store, job_id)
         if not job.finished:  # the process died before it could record an end
             status = jobstore.INTERRUPTED if self._closed else jobstore.FAILED
@@ -224,6 +257,11 @@ class JobRunner:
         self._heartbeat.__exit__(None, None, None)
 
 
+def live_dir(settings: Settings) -> Path:
+    """Where running jobs keep their live files (``store.jobs``)."""
+    return settings.workspace / "jobs"
+
+
 def uploads_dir(settings: Settings) -> Path:
     """Where the server keeps uploaded files; the only files its jobs may read."""
     return settings.workspace / "uploads"
@@ -235,3 +273,23 @@ def settings_state(settings: Settings) -> dict[str, Any]:
     data["database_url"] = settings.resolved_database_url
     data["workspace"] = str(settings.workspace)
     return data
+
+
+def job_view(store: Store, settings: Settings, job_id: int) -> jobstore.JobView:
+    """One job as readers show it: stale ones marked interrupted, live progress overlaid."""
+    live = live_dir(settings)
+    jobstore.interrupt_stale(store, live=live)
+    return jobstore.get_job(store, job_id, live=live)
+
+
+def recent_jobs(
+    store: Store,
+    settings: Settings,
+    limit: int = 50,
+    kind: str | None = None,
+    status: str | None = None,
+) -> list[jobstore.JobView]:
+    """The newest jobs as readers show them (see ``job_view``)."""
+    live = live_dir(settings)
+    jobstore.interrupt_stale(store, live=live)
+    return jobstore.list_jobs(store, limit=limit, kind=kind, status=status, live=live)

@@ -292,8 +292,24 @@ def train(
     counts = {name: labels.count(i) for i, name in enumerate(LABELS)}
     seconds = time.perf_counter() - started
     metrics = {"examples": len(texts), "label_counts": counts, "train_seconds": round(seconds, 1)}
+    metrics.update(_measured_quality(model))
     version = save_model(models_dir, tier, model, metrics, keep)
     return TrainReport(tier, len(texts), counts, seconds, version.path, version.id)
+
+
+def _measured_quality(model: Any) -> dict[str, Any]:
+    """Macro-F1 on the reviews held out to tune the prior shift, where there were enough
+    (``reviews.prior``): the quality the dashboard and ``models list`` show per version."""
+    correction = getattr(model, "prior_", None)
+    if correction is None:
+        correction = (getattr(model, "priors_", None) or {}).get("en")
+    state = correction.to_dict() if correction is not None else {}
+    if state.get("kind") != "tuned" or not state.get("validation"):
+        return {}
+    return {
+        "validation_macro_f1": state.get("f1_after"),
+        "validation_reviews": state.get("validation"),
+    }
 
 
 def _current_pretrained(models_dir: Path) -> Version | None:

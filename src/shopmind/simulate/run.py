@@ -18,9 +18,11 @@ from shopmind.simulate.config import SimulationConfig
 from shopmind.simulate.sessions import Batch, Funnel
 from shopmind.simulate.shoppers import build_shoppers
 from shopmind.simulate.truth import build_truth, write_truth
+from shopmind.store.daily import orders_changing, refresh_sales
 from shopmind.store.db import Store
+from shopmind.store.events import write_events
 from shopmind.store.models import Customer, Event, Order, OrderLine, Product, Review, Variant
-from shopmind.store.writer import id_map, insert_new, upsert
+from shopmind.store.writer import id_map, upsert
 
 WEEKLY = (0.97, 0.94, 0.95, 0.97, 0.93, 1.08, 1.16)  # Monday first; mean 1
 HOURS = np.array(
@@ -140,7 +142,8 @@ class SimulationResult:
 
 
 class _Writer:
-    """Writes batches through the store's write path, resolving natural keys to row ids."""
+    """Writes batches through the store's write path, resolving natural keys to row ids;
+    the daily aggregates follow in each batch's transaction (:mod:`shopmind.store.daily`)."""
 
     def __init__(self, store: Store, sim: Simulation) -> None:
         self.store, self.sim = store, sim
@@ -173,11 +176,12 @@ class _Writer:
                 self._orders(conn, batch)
             if batch.reviews:
                 upsert(conn, Review, [self._review(d) for d in batch.reviews])
-            insert_new(conn, Event, batch.events, ["event_id"])
+            write_events(conn, batch.events)
         self._count(batch)
 
     def _orders(self, conn: Any, batch: Batch) -> None:
         rows = [{**o, "customer_id": self.customer_ids[c]} for o, c, _ in batch.orders]
+        days = orders_changing(conn, [o["external_id"] for o in rows])
         upsert(conn, Order, rows)
         order_ids = id_map(conn, Order, [o["external_id"] for o in rows])
         lines = [
@@ -196,6 +200,7 @@ class _Writer:
             for ln in order_lines
         ]
         upsert(conn, OrderLine, lines, key=["order_id", "line_no"])
+        refresh_sales(conn, days | {o["created_at"].date() for o in rows})
         self.counts["order_lines"] += len(lines)
 
     def _review(self, d: Any) -> dict[str, Any]:

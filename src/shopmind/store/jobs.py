@@ -5,6 +5,13 @@ A job is created ``queued``, claimed ``running`` by the process that runs it, an
 died: the heartbeat stopped). Every write is one short transaction, so a page or an API
 client polling ``get_job`` always sees a consistent row.
 
+Live progress: on SQLite an import holds the store's only write lock for the whole file
+(it imports whole or not at all), so a running job cannot count on writing its progress
+and heartbeat to the store. The process running a job therefore also keeps a small live
+file, ``<live>/<id>.json`` (the workspace's ``jobs/`` folder), replaced atomically; its
+database writes are attempted without waiting for the lock. Readers overlay the live
+file on an active job's row, and a job whose live file is fresh is never taken for dead.
+
 Conflicts: a job may carry a conflict key (``train:reviews/linear``). While it is queued
 or running the key sits in the unique column ``active_key``, so the database itself
 refuses a second job with the same key — across threads, processes and servers sharing
@@ -13,13 +20,17 @@ the store — and ``create_job`` raises ``JobConflict`` naming the job already r
 
 from __future__ import annotations
 
+import json
+import os
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from shopmind.store.db import Store
 from shopmind.store.models import Job
@@ -117,10 +128,11 @@ def create_job(
     params: dict[str, Any] | None = None,
     conflict_key: str | None = None,
     created_by: str = "",
+    live: Path | None = None,
 ) -> int:
     """Record a queued job; ``JobConflict`` when ``conflict_key`` is already active."""
     if conflict_key is not None:
-        interrupt_stale(store)  # a dead process's job must not block the key for ever
+        interrupt_stale(store, live=live)  # a dead process's job must not block the key
     stamp = now()
     job = Job(
         kind=kind,
@@ -161,14 +173,37 @@ def start_job(store: Store, job_id: int) -> None:
 _KEEP: Any = object()
 
 
+def _write(store: Store, statement: Any, wait: bool) -> bool:
+    """Run one UPDATE; with ``wait`` False give up at once where the database is locked
+    (SQLite while an import holds the write lock). Whether it was written."""
+    if wait or store.dialect != "sqlite":
+        with store.connect() as conn:
+            conn.execute(statement)
+        return True
+    with store.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA busy_timeout=0")
+        try:
+            conn.execute(statement)
+            conn.commit()
+        except OperationalError:
+            conn.rollback()
+            return False
+        finally:
+            conn.exec_driver_sql("PRAGMA busy_timeout=30000")
+            conn.commit()
+    return True
+
+
 def report_progress(
     store: Store,
     job_id: int,
     done: int | None = None,
     total: int | None = _KEEP,
     stage: str | None = None,
-) -> None:
-    """Progress of a running job (also its heartbeat); ``total`` None: not known."""
+    wait: bool = True,
+) -> bool:
+    """Progress of a running job (also its heartbeat); ``total`` None: not known.
+    ``wait`` False: skip the write rather than wait for a locked database."""
     values: dict[str, Any] = {"heartbeat_at": now()}
     if done is not None:
         values["progress_done"] = int(done)
@@ -176,16 +211,66 @@ def report_progress(
         values["progress_total"] = None if total is None else int(total)
     if stage is not None:
         values["stage"] = stage[:255]
-    with store.connect() as conn:
-        conn.execute(update(Job).where(Job.id == job_id, Job.status == RUNNING).values(**values))
+    statement = update(Job).where(Job.id == job_id, Job.status == RUNNING).values(**values)
+    return _write(store, statement, wait)
 
 
-def heartbeat(store: Store, job_id: int) -> None:
+def heartbeat(store: Store, job_id: int, wait: bool = True) -> bool:
     """The job's process is alive (queued or running)."""
-    with store.connect() as conn:
-        conn.execute(
-            update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE)).values(heartbeat_at=now())
-        )
+    statement = (
+        update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE)).values(heartbeat_at=now())
+    )
+    return _write(store, statement, wait)
+
+
+# -- live files --------------------------------------------------------------------------
+
+
+def live_path(live: Path, job_id: int) -> Path:
+    return live / f"{int(job_id)}.json"
+
+
+def write_live(live: Path, job_id: int, done: int, total: int | None, stage: str) -> None:
+    """Replace the job's live file (progress and, by its time, the heartbeat)."""
+    live.mkdir(parents=True, exist_ok=True)
+    target = live_path(live, job_id)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"done": done, "total": total, "stage": stage[:255]}))
+    os.replace(tmp, target)
+
+
+def read_live(live: Path | None, job_id: int) -> tuple[dict[str, Any], float] | None:
+    """The live file's progress and its age in seconds, or None."""
+    if live is None:
+        return None
+    path = live_path(live, job_id)
+    try:
+        age = time.time() - path.stat().st_mtime
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return (data, age) if isinstance(data, dict) else None
+
+
+def remove_live(live: Path | None, job_id: int) -> None:
+    if live is not None:
+        live_path(live, job_id).unlink(missing_ok=True)
+
+
+def _overlay(view: JobView, live: Path | None) -> JobView:
+    if view.finished:
+        return view
+    found = read_live(live, view.id)
+    if found is None:
+        return view
+    data, _age = found
+    done, total, stage = data.get("done"), data.get("total"), data.get("stage")
+    return replace(
+        view,
+        progress_done=int(done) if isinstance(done, int) else view.progress_done,
+        progress_total=int(total) if isinstance(total, int) else view.progress_total,
+        stage=str(stage) if isinstance(stage, str) and stage else view.stage,
+    )
 
 
 def finish_job(
@@ -213,14 +298,16 @@ def finish_job(
         conn.execute(update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE)).values(**values))
 
 
-def interrupt_stale(store: Store, stale_s: float = STALE_S) -> list[int]:
-    """Mark every queued or running job whose heartbeat is older than ``stale_s``
-    ``interrupted`` (its process is gone); the ids it marked."""
+def interrupt_stale(store: Store, stale_s: float = STALE_S, live: Path | None = None) -> list[int]:
+    """Mark every queued or running job whose heartbeat — in the store and in its live
+    file under ``live`` — is older than ``stale_s`` ``interrupted`` (its process is gone);
+    the ids it marked."""
     cutoff = now() - timedelta(seconds=stale_s)
     with store.connect() as conn:
         ids = list(
             conn.scalars(select(Job.id).where(Job.status.in_(ACTIVE), Job.heartbeat_at < cutoff))
         )
+        ids = [i for i in ids if (found := read_live(live, i)) is None or found[1] > stale_s]
         if ids:
             conn.execute(
                 update(Job)
@@ -252,16 +339,20 @@ def interrupt_all(store: Store, ids: Sequence[int]) -> None:
         )
 
 
-def get_job(store: Store, job_id: int) -> JobView:
+def get_job(store: Store, job_id: int, live: Path | None = None) -> JobView:
     with store.session() as s:
         job = s.get(Job, job_id)
         if job is None:
             raise JobNotFound(job_id)
-        return _view(job)
+        return _overlay(_view(job), live)
 
 
 def list_jobs(
-    store: Store, limit: int = 50, kind: str | None = None, status: str | None = None
+    store: Store,
+    limit: int = 50,
+    kind: str | None = None,
+    status: str | None = None,
+    live: Path | None = None,
 ) -> list[JobView]:
     """The newest jobs first."""
     query = select(Job).order_by(Job.id.desc()).limit(limit)
@@ -270,4 +361,4 @@ def list_jobs(
     if status is not None:
         query = query.where(Job.status == status)
     with store.session() as s:
-        return [_view(j) for j in s.scalars(query)]
+        return [_overlay(_view(j), live) for j in s.scalars(query)]

@@ -38,6 +38,8 @@ NAMING = {
 }
 
 Money = Numeric(12, 2, asdecimal=False)
+# Sums of money in the daily aggregates: NUMERIC without a bound, so no sum can overflow.
+Total = Numeric(asdecimal=False)
 # BIGINT on PostgreSQL, INTEGER on SQLite (so it stays the rowid alias).
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -377,13 +379,17 @@ class WebSession(Base):
 
 
 class TrafficSession(Base):
-    """One shopper session as the daily aggregates count it: where and when it began,
-    and whether it converted. Written once per session by the events write path."""
+    """One shopper session as the daily aggregates count it: when and where it began (its
+    earliest event, ties broken by event id) and whether it converted. ``session_key``:
+    the session id (or the day, for events without one), then a hash of it with the user id
+    (GA4 session ids are unique per user only; see ``shopmind.store.daily.session_key``).
+    Written by the events write path (:mod:`shopmind.store.daily`), never by hand."""
 
     __tablename__ = "traffic_sessions"
 
     session_key: Mapped[str] = mapped_column(String(255), primary_key=True)
-    day: Mapped[date] = mapped_column(Date, index=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime)  # ts of the earliest event
+    first_event_id: Mapped[str] = mapped_column(String(64))  # its event_id (the tie-break)
     source: Mapped[str] = mapped_column(String(255), default="")
     medium: Mapped[str] = mapped_column(String(255), default="")
     device: Mapped[str] = mapped_column(String(32), default="")
@@ -391,7 +397,9 @@ class TrafficSession(Base):
 
 
 class DailyTraffic(Base):
-    """Sessions and funnel counts per day and traffic source/medium/device."""
+    """Per day and traffic source/medium/device: sessions and converted sessions (by the
+    session's first event), and event counts (by each event's own day, source, medium and
+    device)."""
 
     __tablename__ = "daily_traffic"
 
@@ -406,11 +414,12 @@ class DailyTraffic(Base):
     add_to_carts: Mapped[int] = mapped_column(BigInteger, default=0)
     checkouts: Mapped[int] = mapped_column(BigInteger, default=0)  # begin_checkout
     purchases: Mapped[int] = mapped_column(BigInteger, default=0)  # purchase events
-    purchase_value: Mapped[float] = mapped_column(Money, default=0.0)
+    purchase_value: Mapped[float] = mapped_column(Total, default=0.0)
 
 
 class DailySales(Base):
-    """Orders and revenue per day and order source/medium, from the orders table."""
+    """Orders and revenue per day and order source/medium, from the orders table
+    (cancelled orders left out)."""
 
     __tablename__ = "daily_sales"
 
@@ -418,7 +427,7 @@ class DailySales(Base):
     source: Mapped[str] = mapped_column(String(255), primary_key=True)
     medium: Mapped[str] = mapped_column(String(255), primary_key=True)
     orders: Mapped[int] = mapped_column(BigInteger, default=0)
-    revenue: Mapped[float] = mapped_column(Numeric(16, 2, asdecimal=False), default=0.0)
+    revenue: Mapped[float] = mapped_column(Total, default=0.0)
 
 
 class DailyProduct(Base):
@@ -433,7 +442,7 @@ class DailyProduct(Base):
     views: Mapped[int] = mapped_column(BigInteger, default=0)
     add_to_carts: Mapped[int] = mapped_column(BigInteger, default=0)
     units: Mapped[int] = mapped_column(BigInteger, default=0)
-    revenue: Mapped[float] = mapped_column(Numeric(16, 2, asdecimal=False), default=0.0)
+    revenue: Mapped[float] = mapped_column(Total, default=0.0)
 
     __table_args__ = (Index("ix_daily_products_product_id_day", "product_id", "day"),)
 

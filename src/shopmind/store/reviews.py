@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import String, delete, func, or_, select
 
 from shopmind.store.db import Store
 from shopmind.store.keys import id_limit, parse_product_key
@@ -219,3 +219,24 @@ def most_negative_products(store: Store, limit: int = 10, min_reviews: int = 5) 
     )
     with store.engine.connect() as conn:
         return list(conn.execute(query).scalars())
+
+
+def sentiment_by_month(store: Store) -> list[dict[str, Any]]:
+    """Store-wide scored reviews per calendar month (of the review's date) and label:
+    ``[{"month": "2026-01", "negative": 3, "neutral": 5, "positive": 40}, …]``, oldest first.
+    Reviews without a date are left out."""
+    month = func.substr(func.cast(Review.created_at, String), 1, 7)
+    query = (
+        select(month.label("month"), ReviewSentiment.label, func.count())
+        .join(Review, Review.id == ReviewSentiment.review_id)
+        .where(Review.created_at.is_not(None))
+        .group_by(month, ReviewSentiment.label)
+        .order_by(month)
+    )
+    out: dict[str, dict[str, Any]] = {}
+    with store.engine.connect() as conn:
+        for m, label, n in conn.execute(query):
+            row = out.setdefault(m, {"month": m, "negative": 0, "neutral": 0, "positive": 0})
+            if label in row:
+                row[label] = int(n)
+    return list(out.values())

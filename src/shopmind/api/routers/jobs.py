@@ -10,8 +10,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from pydantic import BaseModel, Field
 
-from shopmind.api.deps import ApiKeyDep, StoreDep, job_runner
-from shopmind.jobs import KINDS, JobError
+from shopmind.api.deps import ApiKeyDep, SettingsDep, StoreDep, job_runner
+from shopmind.jobs import KINDS, JobError, job_view, recent_jobs
 from shopmind.store import jobs as jobstore
 from shopmind.store.apikeys import key_prefix
 
@@ -56,12 +56,12 @@ def _out(job: jobstore.JobView) -> JobOut:
 @router.get("/jobs", response_model=JobsResponse, summary="Recent jobs, newest first")
 def list_jobs(
     store: StoreDep,
+    settings: SettingsDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     kind: Annotated[str | None, Query(max_length=64)] = None,
     job_status: Annotated[str | None, Query(alias="status", max_length=16)] = None,
 ) -> JobsResponse:
-    jobstore.interrupt_stale(store)
-    jobs = jobstore.list_jobs(store, limit=limit, kind=kind, status=job_status)
+    jobs = recent_jobs(store, settings, limit=limit, kind=kind, status=job_status)
     return JobsResponse(jobs=[_out(j) for j in jobs])
 
 
@@ -76,10 +76,11 @@ def job_kinds() -> list[JobKindOut]:
     summary="One job with its progress",
     responses={404: {"description": "No such job"}},
 )
-def get_job(job_id: Annotated[int, Path(ge=1, le=2**31 - 1)], store: StoreDep) -> JobOut:
-    jobstore.interrupt_stale(store)
+def get_job(
+    job_id: Annotated[int, Path(ge=1, le=2**31 - 1)], store: StoreDep, settings: SettingsDep
+) -> JobOut:
     try:
-        return _out(jobstore.get_job(store, job_id))
+        return _out(job_view(store, settings, job_id))
     except jobstore.JobNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
 

@@ -22,7 +22,16 @@ from shopmind.store.importers.common import (
     ImportFileError,
     ImportResult,
     Options,
+    check_input,
     check_reject_file,
+)
+from shopmind.store.importers.preview import (
+    ColumnMatch,
+    Preview,
+    Problem,
+    Validation,
+    preview_file,
+    validate_file,
 )
 
 IMPORTERS: dict[str, Callable[[Store, Options], ImportResult]] = {
@@ -35,7 +44,18 @@ IMPORTERS: dict[str, Callable[[Store, Options], ImportResult]] = {
     "pages": pages.import_pages,
 }
 
-__all__ = ["IMPORTERS", "ImportFileError", "ImportResult", "import_file"]
+__all__ = [
+    "IMPORTERS",
+    "ColumnMatch",
+    "ImportFileError",
+    "ImportResult",
+    "Preview",
+    "Problem",
+    "Validation",
+    "import_file",
+    "preview_file",
+    "validate_file",
+]
 
 
 def import_file(
@@ -63,10 +83,7 @@ def import_file(
     if kind not in IMPORTERS:
         raise ValueError(f"unknown import kind {kind!r}; choose one of: {', '.join(IMPORTERS)}")
     path = Path(path)
-    if not path.exists():
-        raise ImportFileError(path, None, None, "no such file or folder")
-    if path.is_dir() and kind != "pages":
-        raise ImportFileError(path, None, None, "is a folder; expected a file")
+    check_input(path, folder=kind == "pages")
     opts = Options(
         path=path,
         skip_bad_rows=skip_bad_rows,

@@ -26,6 +26,7 @@ __all__ = [
     "RejectSink",
     "Rejected",
     "RowError",
+    "check_input",
     "check_reject_file",
     "group_consecutive",
     "import_csv",
@@ -64,6 +65,8 @@ class Options:
     batch_size: int = 5000
     progress: Callable[[int], None] | None = None
     raw: bool = False
+    # With skip_bad_rows: hand each rejected record to this instead of a reject file (validation).
+    on_reject: Callable[[Rejected], None] | None = None
 
     @property
     def reject_path(self) -> Path:
@@ -101,6 +104,15 @@ class ImportResult:
         if self.rejected:
             text += f"; {self.rejected:,} rows rejected → {self.reject_file}"
         return text
+
+
+def check_input(path: Path, folder: bool = False) -> None:
+    """Refuse, before anything is read, a path that is not there, or a folder where a file
+    is expected (only ``pages`` reads a folder)."""
+    if not path.exists():
+        raise ImportFileError(path, None, None, "no such file or folder")
+    if path.is_dir() and not folder:
+        raise ImportFileError(path, None, None, "is a folder; expected a file")
 
 
 # --- reject files -----------------------------------------------------------------------
@@ -141,16 +153,23 @@ class RejectSink:
     file and :meth:`discard` (a failed import) deletes it. So a clean import leaves no file
     and a failed one leaves any earlier reject file as it was. Merchants open reject files
     in spreadsheets, so cells that a spreadsheet would run as a formula get a ``'`` in
-    front (:mod:`shopmind.safety.spreadsheet`), unless ``raw``.
+    front (:mod:`shopmind.safety.spreadsheet`), unless ``raw``. Given ``keep``, rejected
+    records go to it instead, and no file is written.
     """
 
     def __init__(
-        self, path: Path, header: Sequence[str], delimiter: str = ",", raw: bool = False
+        self,
+        path: Path,
+        header: Sequence[str],
+        delimiter: str = ",",
+        raw: bool = False,
+        keep: Callable[[Rejected], None] | None = None,
     ) -> None:
         self.path = path
         self.header = list(header)
         self.delimiter = delimiter
         self.raw = raw
+        self.keep = keep
         self.rows = 0
         self._tmp: Path | None = None
         self._fh: TextIO | None = None
@@ -164,6 +183,10 @@ class RejectSink:
         return writer
 
     def write(self, item: Rejected) -> None:
+        if self.keep is not None:
+            self.keep(item)
+            self.rows += len(item.raw) or 1
+            return
         if self._writer is None:
             self._writer = self._open()
         width = len(self.header)
@@ -254,7 +277,7 @@ def load(
     rejects.close()
     result.read = rows_read()
     result.rejected = rejects.rows
-    result.reject_file = rejects.path if rejects.rows else None
+    result.reject_file = rejects.path if rejects.rows and rejects.keep is None else None
     return result
 
 
@@ -290,7 +313,9 @@ def run(
     """The pipeline every importer ends in: a result, a reject file shaped like ``source``,
     and :func:`load` writing ``items`` through ``write(conn, batch, result)``."""
     result = ImportResult(kind, opts.path, new=new)
-    rejects = RejectSink(opts.reject_path, source.header, source.delimiter, raw=opts.raw)
+    rejects = RejectSink(
+        opts.reject_path, source.header, source.delimiter, raw=opts.raw, keep=opts.on_reject
+    )
     return load(store, opts, result, items, write, rejects, lambda: source.rows_read, connect)
 
 

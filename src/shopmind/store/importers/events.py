@@ -5,6 +5,8 @@ and the REST API store identical rows; ``insert_new`` keeps re-imports idempoten
 ``event_id``. The file is streamed (JSON arrays too), so memory stays flat however long
 it is. ``mapping`` renames columns or top-level keys ({"event_name": "event"}). On SQLite
 the events are staged in a TEMP table while the file is read (see :mod:`.staging`).
+The new events are counted into the daily aggregates (:mod:`shopmind.store.daily`) in the
+transaction that stores them.
 """
 
 from __future__ import annotations
@@ -15,16 +17,16 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, func, select
 
+from shopmind.store.daily import add_stored_events
 from shopmind.store.db import Store
-from shopmind.store.events import EventError, normalize_event
+from shopmind.store.events import EventError, normalize_event, write_events
 from shopmind.store.importers.common import ImportFileError, ImportResult, Options, Rejected, run
 from shopmind.store.importers.errors import duplicate_column
 from shopmind.store.importers.reading import FIELD_LIMIT, CsvTable, found_columns, key, open_text
 from shopmind.store.importers.staging import TempStage
 from shopmind.store.models import Event
-from shopmind.store.writer import insert_new
 
 _CHUNK = 1 << 20
 _WS = re.compile(r"\s*")
@@ -40,7 +42,7 @@ def import_events(store: Store, opts: Options) -> ImportResult:
         source = cls(opts.path, opts.mapping, opts.currency)
     if store.dialect != "sqlite":
         return run(store, opts, "events", source, source, _write, new=0)
-    stage = TempStage(Event, "event_id")
+    stage = TempStage(Event, "event_id", on_copy=_count_copied)
 
     def write(
         conn: Connection, batch: list[dict[str, Any]], result: ImportResult
@@ -56,8 +58,16 @@ def import_events(store: Store, opts: Options) -> ImportResult:
     return result
 
 
+def _count_copied(conn: Connection, new: int) -> None:
+    """Count the ``new`` events the SQLite copy just added: SQLite has one writer at a time
+    and gives a new row the rowid above the largest stored, so they hold the largest ids."""
+    if new:
+        last = conn.scalar(select(func.max(Event.id))) or 0
+        add_stored_events(conn, after_id=last - new)
+
+
 def _write(conn: Connection, batch: list[dict[str, Any]], result: ImportResult) -> list[Rejected]:
-    new = insert_new(conn, Event, batch, ["event_id"], count=True) or 0
+    new = write_events(conn, batch)
     result.new = (result.new or 0) + new
     _count(batch, result)
     return []

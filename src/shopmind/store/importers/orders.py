@@ -3,7 +3,8 @@
 Rows of one order sit together; order fields come from its first row. Customers are
 upserted by e-mail (lower-cased) or customer id, lines linked to variants by SKU. Line
 titles, customer names and places and campaign fields are stored as plain text
-(:mod:`shopmind.safety`); ids, e-mails, currencies and statuses as written.
+(:mod:`shopmind.safety`); ids, e-mails, currencies and statuses as written. Each batch
+recomputes the daily sales aggregates of the days it touched (:mod:`shopmind.store.daily`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, delete
 
 from shopmind.safety import one_line
+from shopmind.store.daily import orders_changing, refresh_sales
 from shopmind.store.db import Store
 from shopmind.store.importers.catalog import find_skus
 from shopmind.store.importers.common import (
@@ -234,7 +236,9 @@ def _customer(row: Row, order: dict[str, Any]) -> dict[str, Any] | None:
 def write_orders(
     conn: Connection, records: list[OrderRecord], result: ImportResult
 ) -> list[Rejected]:
-    """Customers first (sparse upsert), then orders, then their lines (replaced whole)."""
+    """Customers first (sparse upsert), then orders, then their lines (replaced whole),
+    then the daily sales of the days the orders were on and are on now."""
+    days = orders_changing(conn, [r.order["external_id"] for r in records])
     customer_ids = _write_customers(conn, [r.customer for r in records if r.customer])
     rows = []
     for r in records:
@@ -248,6 +252,7 @@ def write_orders(
     lines = _link_lines(conn, records, order_ids)
     if lines:
         conn.execute(OrderLine.__table__.insert(), lines)
+    refresh_sales(conn, days | {r["created_at"].date() for r in rows})
     result.rows += len(rows)
     result.add("orders", len(rows))
     result.add("order lines", len(lines))

@@ -36,11 +36,12 @@ def open_binary(path: Path) -> IO[bytes]:
     return gzip.open(path, "rb") if gzipped else path.open("rb")
 
 
-def detect_encoding(path: Path) -> str:
+def detect_encoding(path: Path, limit: int | None = None) -> str:
     """UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252, else Latin-1.
 
     The whole file is checked (in chunks, at C speed), so a stray Latin-1 byte deep in
-    a big file is caught before any row is read.
+    a big file is caught before any row is read. A preview checks only the first ``limit``
+    bytes.
     """
     with open_binary(path) as fh:
         head = fh.read(4)
@@ -49,29 +50,38 @@ def detect_encoding(path: Path) -> str:
         if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
             return "utf-16"
         for encoding in ("utf-8", "cp1252"):
-            if _decodes(fh, head, encoding):
+            if _decodes(fh, head, encoding, limit):
                 return encoding
             fh.seek(0)
             head = fh.read(4)
     return "latin-1"
 
 
-def _decodes(fh: IO[bytes], head: bytes, encoding: str) -> bool:
+def _decodes(fh: IO[bytes], head: bytes, encoding: str, limit: int | None = None) -> bool:
     decoder = codecs.getincrementaldecoder(encoding)()
+    left = -1 if limit is None else max(0, limit - len(head))  # bytes left to check; -1: all
     try:
         decoder.decode(head)
-        while chunk := fh.read(_CHUNK):
+        while left and (chunk := fh.read(_CHUNK if left < 0 else min(_CHUNK, left))):
             decoder.decode(chunk)
-        decoder.decode(b"", final=True)
+            left = left - len(chunk) if left > 0 else left
+        # Cut short, the last character may be cut in two: only a whole file must end whole.
+        decoder.decode(b"", final=left != 0)
     except UnicodeDecodeError:
         return False
     return True
 
 
-def open_text(path: Path) -> tuple[IO[str], str]:
-    """A text stream over ``path`` in its detected encoding, and that encoding."""
-    encoding = detect_encoding(path)
-    return io.TextIOWrapper(open_binary(path), encoding=encoding, newline=""), encoding
+def open_text(path: Path, limit: int | None = None) -> tuple[IO[str], str]:
+    """A text stream over ``path`` in its detected encoding, and that encoding.
+
+    With ``limit`` (a preview), only the first ``limit`` bytes decide the encoding, and a
+    later byte that does not decode reads as U+FFFD instead of failing.
+    """
+    encoding = detect_encoding(path, limit)
+    errors = "strict" if limit is None else "replace"
+    stream = io.TextIOWrapper(open_binary(path), encoding=encoding, errors=errors, newline="")
+    return stream, encoding
 
 
 def sniff_delimiter(header_line: str) -> str:
@@ -279,9 +289,9 @@ class CsvTable:
     quoted newlines inside cells do not throw the numbering off.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, limit: int | None = None) -> None:
         self.path = path
-        self.fh, self.encoding = open_text(path)
+        self.fh, self.encoding = open_text(path, limit)  # limit: see open_text
         first = self.fh.readline()
         if not first.strip():
             blank = not first or not any(line.strip() for line in self.fh)

@@ -11,7 +11,7 @@ A bad row before the end still means nothing reaches the real table.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -26,9 +26,15 @@ from shopmind.store.writer import insert_new
 
 class TempStage:
     """A TEMP copy of ``model``'s table (primary key left out, ``key`` unique) on one
-    connection; :meth:`connect` yields that connection for staging, then copies the rows."""
+    connection; :meth:`connect` yields that connection for staging, then copies the rows.
+    ``on_copy(conn, new)`` runs in the copy's transaction, after it added ``new`` rows."""
 
-    def __init__(self, model: type[DeclarativeBase], key: str) -> None:
+    def __init__(
+        self,
+        model: type[DeclarativeBase],
+        key: str,
+        on_copy: Callable[[Connection, int], None] | None = None,
+    ) -> None:
         self.table: Table = model.__table__  # type: ignore[assignment]
         self.key = key
         columns = [Column(c.name, c.type) for c in self.table.columns if not c.primary_key]
@@ -39,6 +45,7 @@ class TempStage:
             UniqueConstraint(key),
             prefixes=["TEMPORARY"],
         )
+        self.on_copy = on_copy
         self.new = 0  # rows the copy added to the real table
 
     def write(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -59,6 +66,8 @@ class TempStage:
                     yield conn
                 with conn.begin():
                     self.new = self._copy(conn)
+                    if self.on_copy is not None:
+                        self.on_copy(conn, self.new)
             finally:
                 self._drop(conn)
 

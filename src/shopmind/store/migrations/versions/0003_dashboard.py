@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-12-02 01:35:33.690791
+Create Date: 2026-12-02 01:44:57.866773
 """
 
 import sqlalchemy as sa
@@ -22,7 +22,7 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=255), nullable=False),
         sa.Column("medium", sa.String(length=255), nullable=False),
         sa.Column("orders", sa.BigInteger(), nullable=False),
-        sa.Column("revenue", sa.Numeric(precision=16, scale=2, asdecimal=False), nullable=False),
+        sa.Column("revenue", sa.Numeric(asdecimal=False), nullable=False),
         sa.PrimaryKeyConstraint("day", "source", "medium", name=op.f("pk_daily_sales")),
     )
     op.create_table(
@@ -38,9 +38,7 @@ def upgrade() -> None:
         sa.Column("add_to_carts", sa.BigInteger(), nullable=False),
         sa.Column("checkouts", sa.BigInteger(), nullable=False),
         sa.Column("purchases", sa.BigInteger(), nullable=False),
-        sa.Column(
-            "purchase_value", sa.Numeric(precision=12, scale=2, asdecimal=False), nullable=False
-        ),
+        sa.Column("purchase_value", sa.Numeric(asdecimal=False), nullable=False),
         sa.PrimaryKeyConstraint("day", "source", "medium", "device", name=op.f("pk_daily_traffic")),
     )
     op.create_table(
@@ -71,16 +69,14 @@ def upgrade() -> None:
     op.create_table(
         "traffic_sessions",
         sa.Column("session_key", sa.String(length=255), nullable=False),
-        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("started_at", sa.DateTime(), nullable=False),
+        sa.Column("first_event_id", sa.String(length=64), nullable=False),
         sa.Column("source", sa.String(length=255), nullable=False),
         sa.Column("medium", sa.String(length=255), nullable=False),
         sa.Column("device", sa.String(length=32), nullable=False),
         sa.Column("converted", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("session_key", name=op.f("pk_traffic_sessions")),
     )
-    with op.batch_alter_table("traffic_sessions", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_traffic_sessions_day"), ["day"], unique=False)
-
     op.create_table(
         "users",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -102,7 +98,7 @@ def upgrade() -> None:
         sa.Column("views", sa.BigInteger(), nullable=False),
         sa.Column("add_to_carts", sa.BigInteger(), nullable=False),
         sa.Column("units", sa.BigInteger(), nullable=False),
-        sa.Column("revenue", sa.Numeric(precision=16, scale=2, asdecimal=False), nullable=False),
+        sa.Column("revenue", sa.Numeric(asdecimal=False), nullable=False),
         sa.ForeignKeyConstraint(
             ["product_id"],
             ["products.id"],
@@ -175,9 +171,6 @@ def downgrade() -> None:
 
     op.drop_table("daily_products")
     op.drop_table("users")
-    with op.batch_alter_table("traffic_sessions", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_traffic_sessions_day"))
-
     op.drop_table("traffic_sessions")
     with op.batch_alter_table("jobs", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_jobs_status"))
