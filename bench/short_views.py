@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
                 row[target] = cross.scores(test.test_labels, cross._softmax_rows(logits))
             results[source][name] = row
             print(f"trained on {source}, {name}: {row}", flush=True)
+            write(args, splits, results)  # after every fit: a long run keeps what it measured
     print()
     head = ("trained on", "tested on", "training", "strict", "binary", "neutral")
     print("{:<16} {:<27} {:<20} {:>7} {:>7} {:>8}".format(*head))
@@ -98,6 +99,12 @@ def main(argv: list[str] | None = None) -> int:
                         source, where, name, *cells
                     )
                 )
+    write(args, splits, results)
+    print(f"wrote {args.out}")
+    return 0
+
+
+def write(args: argparse.Namespace, splits: dict, results: dict) -> None:
     out = {
         "settings": vars(args),
         "machine": {"cpu": platform.processor() or platform.machine(), "threads": args.threads},
@@ -105,8 +112,6 @@ def main(argv: list[str] | None = None) -> int:
         "results": results,
     }
     Path(args.out).write_text(json.dumps(out, indent=1))
-    print(f"wrote {args.out}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -125,3 +125,10 @@ def test_hostile_events_are_refused_cleanly(change: dict, field: str) -> None:
     with pytest.raises(EventError) as info:
         normalize_event({**FLAT, **change})
     assert info.value.field == field
+
+
+def test_an_empty_batch_stores_nothing(store: Store) -> None:
+    """Regression (fuzzing, issue 8): an empty batch inserted an all-NULL row on
+    PostgreSQL (a 500 from ``POST /v1/events`` with ``{"events": []}``)."""
+    assert store_events(store, []) == 0
+    assert store.stats()["events"] == 0

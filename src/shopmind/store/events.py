@@ -334,6 +334,8 @@ def insert_new_events(
     for row in rows:
         first.setdefault(row["event_id"], row)
     unique = list(first.values())
+    if not unique:  # an empty batch: an INSERT of no rows would insert an empty row
+        return []
     if conn.dialect.name == "postgresql":
         added = _insert_returning(conn, unique)
         return [row for row in unique if row["event_id"] in added]
