@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -243,3 +244,31 @@ def test_upload_preview_check_and_import_with_a_reject_file(site, tmp_path):
     assert rejects.status_code == 200 and "not-a-price" in rejects.text
     history = client.get("/imports").text
     assert "my_products.csv" in history or "my products.csv" in history
+
+
+def test_a_store_imported_before_the_aggregates_is_rebuilt_from_the_overview(site):
+    """Aggregates empty while the store holds events and orders: the overview says its
+    figures are incomplete, a viewer is told to ask, an admin rebuilds them as a job."""
+    from sqlalchemy import text
+
+    from shopmind.store import daily
+
+    client, store, _ = site
+    simulate(store, SimulationConfig(customers=200, days=20, products=20, seed=6))
+    end = daily.last_day(store)
+    before = daily.overview(store, end - timedelta(days=27), end)
+    with store.connect() as conn:
+        for table in ("traffic_sessions", "daily_traffic", "daily_sales", "daily_products"):
+            conn.execute(text(f"DELETE FROM {table}"))
+    log_in(client, VIEWER)
+    seen = client.get("/").text
+    assert "incomplete until they are rebuilt" in seen and "Ask an admin" in seen
+    client.post("/logout", data={"csrf_token": csrf(client)})
+    log_in(client, ADMIN)
+    answer = client.post("/overview/rebuild", data={"csrf_token": csrf(client, "/")},
+                         follow_redirects=False)  # fmt: skip
+    assert answer.status_code == 303, answer.text
+    job = _wait_job(client, int(answer.headers["location"].rsplit("/", 1)[1]))
+    assert job["status"] == "done", job
+    assert "incomplete until they are rebuilt" not in client.get(f"/?end={end}").text
+    assert daily.overview(store, before.start, before.end) == before

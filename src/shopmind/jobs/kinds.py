@@ -262,10 +262,27 @@ def _run_validate(ctx: JobContext) -> dict[str, Any]:
     return {**report.to_dict(), "path": p["file_name"], "text": text}
 
 
+def _check_nothing(params: dict[str, Any], _uploads: Path | None) -> dict[str, Any]:
+    _only(params, set())
+    return params
+
+
+def _run_rebuild(ctx: JobContext) -> dict[str, Any]:
+    from shopmind.store.daily import rebuild_daily
+
+    ctx.stage("counting the stored events", total=ctx.store.stats()["events"])
+    counts = rebuild_daily(ctx.store, progress=ctx.progress)
+    rows = ", ".join(f"{n:,} {table}" for table, n in counts.items())
+    return {"counts": counts, "text": f"rebuilt the daily figures: {rows}"}
+
+
 register(JobKind("reviews.train", "Train a sentiment model", _run_train, _check_train,
                  lambda p: f"train:reviews/{p['tier']}"))  # fmt: skip
 register(JobKind("reviews.analyze", "Score the store's reviews", _run_analyze, _check_analyze,
                  lambda p: "reviews.analyze"))  # fmt: skip
 register(JobKind("import", "Import a file", _run_import, _check_import, lambda p: "import"))
+# it rewrites what imports add to: never beside one
+register(JobKind("store.rebuild-aggregates", "Rebuild the daily figures", _run_rebuild,
+                 _check_nothing, lambda p: "import"))  # fmt: skip
 register(JobKind("import.validate", "Check a file without importing it", _run_validate,
                  _check_validate, lambda p: None))  # fmt: skip

@@ -78,6 +78,7 @@ VALUE_MESSAGES = (
     N_("Score the store's reviews"),
     N_("Import a file"),
     N_("Check a file without importing it"),
+    N_("Rebuild the daily figures"),
 )
 
 # A message no page spells out any more (login.html ends the sentence with a full stop) but

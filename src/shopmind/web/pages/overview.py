@@ -6,13 +6,16 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import RedirectResponse, Response
 
+from shopmind.api.deps import job_runner
+from shopmind.jobs import JobError
 from shopmind.store import daily
+from shopmind.store import jobs as jobstore
 from shopmind.web import charts, i18n
 from shopmind.web.app import render, request_locale
-from shopmind.web.auth import ViewerDep
+from shopmind.web.auth import AdminFormDep, ViewerDep
 
 router = APIRouter()
 PERIODS = (7, 28, 90, 365)
@@ -70,5 +73,16 @@ def overview_page(
             "periods": PERIODS,
             "end": finish,
             "currency": currency,
+            "needs_rebuild": daily.needs_rebuild(store),
         },
     )
+
+
+@router.post("/overview/rebuild")
+def rebuild(request: Request, viewer: AdminFormDep) -> Response:
+    """Recount the daily figures of a store filled before they were kept (a job)."""
+    try:
+        job_id = job_runner(request).submit("store.rebuild-aggregates", {}, viewer.email)
+    except (JobError, jobstore.JobConflict) as exc:
+        raise HTTPException(409, detail=str(exc)) from None
+    return RedirectResponse(f"/jobs/{job_id}", status_code=303)
