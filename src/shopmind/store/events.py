@@ -21,15 +21,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Connection, Table, func, select
-from sqlalchemy import text as sql
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import Connection, func, select
 
 from shopmind.safety import one_line, unstorable_problem
 from shopmind.store.daily import add_events
 from shopmind.store.db import Store
 from shopmind.store.models import Event
-from shopmind.store.writer import COPY_THRESHOLD, dumps_json, insert_new
+from shopmind.store.writer import insert_new, insert_new_returning
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 _MAX_ITEMS = 200
@@ -337,7 +335,7 @@ def insert_new_events(
     if not unique:  # an empty batch: an INSERT of no rows would insert an empty row
         return []
     if conn.dialect.name == "postgresql":
-        added = _insert_returning(conn, unique)
+        added = insert_new_returning(conn, Event, unique, ["event_id"], "event_id")
         return [row for row in unique if row["event_id"] in added]
     new = insert_new(conn, Event, unique, ["event_id"], count=True) or 0
     if new in (0, len(unique)):
@@ -347,42 +345,3 @@ def insert_new_events(
     last = conn.scalar(select(func.max(Event.id))) or 0
     added = set(conn.scalars(select(Event.event_id).where(Event.id > last - new)))
     return [row for row in unique if row["event_id"] in added]
-
-
-def _insert_returning(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> set[str]:
-    """PostgreSQL: insert with ON CONFLICT DO NOTHING RETURNING the new event ids (exact
-    when concurrent writers send the same events); batches from ``COPY_THRESHOLD`` rows go
-    through COPY into a temporary table, as :func:`shopmind.store.writer.insert_new` does."""
-    table: Table = Event.__table__  # type: ignore[assignment]
-    if len(rows) < COPY_THRESHOLD:
-        stmt = postgresql.insert(table).on_conflict_do_nothing(index_elements=["event_id"])
-        return set(conn.scalars(stmt.returning(table.c.event_id), list(rows)))
-    cols = list(rows[0])
-    json_cols = {c for c in cols if isinstance(table.c[c].type, JSON)}
-    stage = f"_new_events_{hashlib.md5(','.join(cols).encode()).hexdigest()[:10]}"
-    quoted = ", ".join(f'"{c}"' for c in cols)  # column names come from the table, not input
-    conn.execute(
-        sql(
-            f'CREATE TEMP TABLE IF NOT EXISTS "{stage}" AS SELECT {quoted} FROM events WITH NO DATA'
-        )
-    )
-    conn.execute(sql(f'TRUNCATE "{stage}"'))
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(f'COPY "{stage}" ({quoted}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row(
-                [
-                    dumps_json(row[c]) if c in json_cols and row[c] is not None else row[c]
-                    for c in cols
-                ]
-            )
-    added = set(
-        conn.scalars(
-            sql(
-                f'INSERT INTO events ({quoted}) SELECT {quoted} FROM "{stage}" '
-                "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
-            )
-        )
-    )
-    conn.execute(sql(f'TRUNCATE "{stage}"'))
-    return added

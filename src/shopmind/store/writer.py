@@ -77,7 +77,9 @@ def insert_new(
         return 0 if count else None
     table = _table(model)
     if conn.dialect.name == "postgresql" and len(rows) >= COPY_THRESHOLD:
-        return _copy_insert_new(conn, table, rows, key, count)
+        pk = next(iter(table.primary_key.columns)).name
+        added = _copy_insert_new(conn, table, rows, key, pk if count else None)
+        return None if added is None else len(added)
     if conn.dialect.name == "sqlite" and len(rows) >= COPY_THRESHOLD:
         return _sqlite_insert_new(conn, table, rows, key, count)
     stmt = _insert(conn, table).on_conflict_do_nothing(index_elements=list(key))
@@ -87,6 +89,25 @@ def insert_new(
     pk = next(iter(table.primary_key.columns))
     result = conn.execute(stmt.returning(pk), list(rows))
     return len(result.all())
+
+
+def insert_new_returning(
+    conn: Connection,
+    model: type[DeclarativeBase] | Table,
+    rows: Sequence[Row],
+    key: Sequence[str],
+    column: str,
+) -> set[Any]:
+    """Insert the rows whose ``key`` is not stored yet; the ``column`` values of the rows
+    this insert added (exact when concurrent writers send the same rows). PostgreSQL
+    batches from ``COPY_THRESHOLD`` rows go through COPY, as in :func:`insert_new`."""
+    if not rows:
+        return set()
+    table = _table(model)
+    if conn.dialect.name == "postgresql" and len(rows) >= COPY_THRESHOLD:
+        return set(_copy_insert_new(conn, table, rows, key, column) or ())
+    stmt = _insert(conn, table).on_conflict_do_nothing(index_elements=list(key))
+    return set(conn.scalars(stmt.returning(table.c[column]), list(rows)))
 
 
 def _sqlite_value(column_type: Any) -> Any:
@@ -133,9 +154,10 @@ def _sqlite_insert_new(
 
 
 def _copy_insert_new(
-    conn: Connection, table: Table, rows: Sequence[Row], key: Sequence[str], count: bool
-) -> int | None:
-    """PostgreSQL bulk path: COPY into a temporary table, then INSERT … ON CONFLICT DO NOTHING."""
+    conn: Connection, table: Table, rows: Sequence[Row], key: Sequence[str], returning: str | None
+) -> list[Any] | None:
+    """PostgreSQL bulk path: COPY into a temporary table, then INSERT … ON CONFLICT DO NOTHING;
+    the ``returning`` column of the rows it added (None without one)."""
     cols = list(rows[0])
     json_cols = {c for c in cols if isinstance(table.c[c].type, JSON)}
     # One staging table per column set: a pooled connection keeps its temp tables.
@@ -158,16 +180,15 @@ def _copy_insert_new(
                 ]
             )
     keys = ", ".join(f'"{k}"' for k in key)
-    pk = next(iter(table.primary_key.columns)).name
     result = conn.execute(
         text(
             f'INSERT INTO "{table.name}" ({quoted}) SELECT {quoted} FROM "{stage}" '
-            f"ON CONFLICT ({keys}) DO NOTHING" + (f' RETURNING "{pk}"' if count else "")
+            f"ON CONFLICT ({keys}) DO NOTHING" + (f' RETURNING "{returning}"' if returning else "")
         )
     )
-    inserted = len(result.all()) if count else None
+    added = list(result.scalars()) if returning else None
     conn.execute(text(f'TRUNCATE "{stage}"'))
-    return inserted
+    return added
 
 
 def id_map(

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from shopmind.store.catalog import product_detail, search_products
 from shopmind.store.reviews import product_insights
 from shopmind.web import charts
-from shopmind.web.app import render
+from shopmind.web.app import render, request_locale
 from shopmind.web.auth import ViewerDep
 
 router = APIRouter()
@@ -42,12 +42,6 @@ def product_page(
     insights = product_insights(store, product_id)
     trend = None
     if insights and insights.get("trend"):
-        trend = charts.sentiment_trend(insights["trend"], locale=_locale(request))
+        trend = charts.sentiment_trend(insights["trend"], locale=request_locale(request, viewer))
     return render(request, "product.html", {"product": product, "insights": insights,
                                             "trend": trend})  # fmt: skip
-
-
-def _locale(request: Request) -> str:
-    from shopmind.web.app import request_locale
-
-    return request_locale(request, getattr(request.state, "viewer", None))
