@@ -293,6 +293,84 @@ def serve(
     run_server(settings, where, port or settings.api_port, workers=workers)
 
 
+config_app = typer.Typer(
+    help="Workspace settings: shopmind.toml, overridden by SHOPMIND_* variables.",
+    no_args_is_help=True,
+)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("show")
+def config_show(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Every setting, its value and where it comes from: environment, file or default."""
+    from shopmind.config import describe_settings, shown_value
+
+    try:
+        infos = describe_settings(state.workspace)
+    except SettingsError as exc:
+        raise fail(str(exc)) from exc
+    if as_json:
+        rows = [
+            {"name": i.name, "source": i.source, "env": i.env, "restart": i.restart,
+             "value": shown_value(i.name, i.value) if i.name == "database_url" else i.value}
+            for i in infos
+        ]  # fmt: skip
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"Settings of {escape(str(state.workspace))}")
+    for column in ("setting", "value", "from"):
+        table.add_column(column, no_wrap=column != "value")
+    for i in infos:
+        where = i.env if i.source == "environment" else i.source
+        table.add_row(i.name, escape(_setting_text(i.name, i.value)), where)
+    console.print(table)
+
+
+def _setting_text(name: str, value: object) -> str:
+    from shopmind.config import shown_value
+
+    text = shown_value(name, value)
+    return "(empty: shopmind.db in the workspace)" if name == "database_url" and not text else text
+
+
+@config_app.command("set")
+def config_set(
+    key: Annotated[str, typer.Argument(help="The setting (see: shopmind config show).")],
+    value: Annotated[str, typer.Argument(help="Its new value, checked before it is written.")],
+) -> None:
+    """Set KEY to VALUE in shopmind.toml; nothing is written when it is refused."""
+    _change_setting(key, value)
+
+
+@config_app.command("unset")
+def config_unset(
+    key: Annotated[str, typer.Argument(help="The setting to remove from shopmind.toml.")],
+) -> None:
+    """Remove KEY from shopmind.toml, so its default applies."""
+    _change_setting(key, None)
+
+
+def _change_setting(key: str, value: str | None) -> None:
+    from shopmind.config import update_settings
+
+    try:
+        settings = update_settings(state.workspace, {key: value})
+    except SettingsError as exc:
+        raise fail(str(exc)) from exc
+    shown = escape(_setting_text(key, getattr(settings, key)))
+    done = "=" if value is not None else "removed from the file; its default:"
+    console.print(f"{key} {done} {shown}", highlight=False)
+    err.print(
+        f"written to {escape(str(settings.config_path))}; commands use it from now on, "
+        "a running server from its next start",
+        highlight=False,
+    )
+
+
 apikey_app = typer.Typer(help="API keys for the REST API.", no_args_is_help=True)
 app.add_typer(apikey_app, name="apikey")
 

@@ -2,14 +2,28 @@
 
 A workspace is a folder holding ``shopmind.toml``, the SQLite database (unless
 ``database_url`` points elsewhere) and model artifacts under ``models/``.
+
+``update_settings`` changes the file (``shopmind config set``, ``PATCH /v1/settings``, the
+dashboard's Settings page): every value is checked by ``Settings`` first, a setting a
+``SHOPMIND_*`` variable sets is refused (the environment wins at every start), and the file
+is rewritten atomically with its comments kept. ``RESTART_SETTINGS`` are read by a server
+only when it starts; ``CLI_ONLY_SETTINGS`` are not changed over the network.
 """
 
 from __future__ import annotations
 
+import math
+import os
+import stat
+import tempfile
+import threading
 import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import tomlkit
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -18,8 +32,22 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from shopmind.safety.chars import unstorable_problem
+
 CONFIG_FILE = "shopmind.toml"
 DATABASE_FILE = "shopmind.db"
+ENV_PREFIX = "SHOPMIND_"
+
+RESTART_SETTINGS = frozenset(
+    {"database_url", "api_host", "api_port", "threads", "model_slots", "model_wait_seconds",
+     "job_workers"}
+)  # fmt: skip
+"""Read by a server only when it starts: a change waits for the next start. The others
+apply to a running server at once when changed from its dashboard or API."""
+
+CLI_ONLY_SETTINGS = frozenset({"database_url"})
+"""Changed only with ``shopmind config set`` or in the file, never over the network: the
+URL may hold a password, and another database needs a restart anyway."""
 
 DEFAULT_TOML = """\
 # shopmind workspace settings. Every key can be overridden by an environment
@@ -46,6 +74,22 @@ class SettingsError(ValueError):
     """Settings that cannot be used; the message names the file or variable and the key."""
 
 
+class SettingsChangeError(SettingsError):
+    """A change refused as a whole (nothing written): ``problems`` holds, for each
+    offending key, ``(key, value, reason)``."""
+
+    def __init__(self, problems: list[tuple[str, Any, str]]) -> None:
+        # A database URL may hold a password: never echoed.
+        self.problems = [
+            (key, "…" if key == "database_url" and value else value, reason)
+            for key, value, reason in problems
+        ]
+        problems = self.problems
+        super().__init__(
+            "; ".join(f"{key}: {reason} (got {value!r})" for key, value, reason in problems)
+        )
+
+
 class Settings(BaseSettings):
     """Settings of one workspace."""
 
@@ -53,11 +97,29 @@ class Settings(BaseSettings):
 
     workspace: Path = Field(default=Path("."), description="Workspace folder.")
     database_url: str = Field(default="", description="SQLAlchemy URL; empty means SQLite.")
-    currency: str = Field(default="USD", pattern=r"^[A-Za-z]{3}$")
-    batch_size: int = Field(default=5000, ge=1, le=1_000_000)
-    threads: int = Field(default=2, ge=1, le=256)
-    api_host: str = "127.0.0.1"
-    api_port: int = Field(default=8000, ge=1, le=65535)
+    currency: str = Field(
+        default="USD",
+        pattern=r"^[A-Za-z]{3}$",
+        description="Store currency (ISO 4217) used when an import or event names none.",
+    )
+    batch_size: int = Field(
+        default=5000,
+        ge=1,
+        le=1_000_000,
+        description="Rows written per transaction by importers and the simulator.",
+    )
+    threads: int = Field(default=2, ge=1, le=256, description="Threads for numeric and model work.")
+    api_host: str = Field(
+        default="127.0.0.1",
+        pattern=r"^[A-Za-z0-9._:%\[\]-]{1,255}$",
+        description="Interface the server binds when --host is not given.",
+    )
+    api_port: int = Field(
+        default=8000,
+        ge=1,
+        le=65535,
+        description="Port the server listens on when --port is not given.",
+    )
     # Bounded request cost (docs/api.md "Limits"): cost units weighted per kind of text
     # (shopmind.reviews.cost, measured by bench/cost.py); model work and rate are capped.
     score_max_cost: int = Field(
@@ -69,9 +131,18 @@ class Settings(BaseSettings):
     model_slots: int = Field(
         default=0, ge=0, le=1024, description="Concurrent model calls; 0: as many as threads."
     )
-    model_wait_seconds: float = Field(default=1.0, ge=0, le=60)
-    rate_limit_per_minute: float = Field(default=1200, ge=0, description="0: no rate limit.")
-    rate_limit_burst: int = Field(default=600, ge=1, le=1_000_000)
+    model_wait_seconds: float = Field(
+        default=1.0, ge=0, le=60, description="Seconds a request waits for a free model slot."
+    )
+    rate_limit_per_minute: float = Field(
+        default=1200,
+        ge=0,
+        allow_inf_nan=False,
+        description="Tokens an API key gets back per minute; 0: no limit.",
+    )
+    rate_limit_burst: int = Field(
+        default=600, ge=1, le=1_000_000, description="Tokens an API key can spend at once."
+    )
     model_versions_keep: int = Field(
         default=3, ge=1, le=1000, description="Versions of each model kept in models/."
     )
@@ -177,3 +248,214 @@ def init_workspace(workspace: str | Path) -> Path:
     if not path.exists():
         path.write_text(DEFAULT_TOML, encoding="utf-8")
     return path
+
+
+# --- reading where each setting comes from ------------------------------------------------
+
+Source = Literal["environment", "file", "default"]
+Value = str | int | float | None
+
+
+def env_variable(name: str) -> str:
+    """The variable that sets ``name``: ``SHOPMIND_CURRENCY`` for ``currency``."""
+    return f"{ENV_PREFIX}{name.upper()}"
+
+
+def set_by_environment(name: str) -> bool:
+    """Whether a ``SHOPMIND_*`` variable sets ``name`` (any case, as pydantic reads them)."""
+    wanted = env_variable(name)
+    return any(variable.upper() == wanted for variable in os.environ)
+
+
+def file_values(workspace: str | Path) -> dict[str, Any]:
+    """The keys ``shopmind.toml`` sets, as written ({} when there is no file)."""
+    path = Path(workspace) / CONFIG_FILE
+    if not path.exists():
+        return {}
+    _check_toml(path)
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class SettingInfo:
+    """One setting as ``shopmind config show``, the API and the dashboard describe it."""
+
+    name: str
+    value: Any  # what the running server uses (or, without one, what a start would read)
+    configured: Any  # what a start would read now: environment, file or default
+    source: Source
+    env: str
+    default: Any
+    description: str
+    restart: bool  # read only at a server's start
+
+    @property
+    def pending(self) -> bool:
+        """Changed in the file since the running server read it: waits for a restart."""
+        return self.source != "environment" and self.value != self.configured
+
+
+def describe_settings(workspace: str | Path, running: Settings | None = None) -> list[SettingInfo]:
+    """Every setting but ``workspace``: its value, where it comes from, its default.
+
+    ``running``: the settings a server uses, when they may differ from the file's (a
+    restart-only change, or a server that applies changes only at its next start).
+    """
+    configured = load_settings(workspace)
+    in_file = file_values(workspace)
+    infos = []
+    for name, field in Settings.model_fields.items():
+        if name == "workspace":
+            continue
+        source: Source = (
+            "environment" if set_by_environment(name) else "file" if name in in_file else "default"
+        )
+        now = getattr(configured, name)
+        infos.append(
+            SettingInfo(
+                name=name,
+                value=getattr(running, name) if running is not None else now,
+                configured=now,
+                source=source,
+                env=env_variable(name),
+                default=field.default,
+                description=field.description or "",
+                restart=name in RESTART_SETTINGS,
+            )
+        )
+    return infos
+
+
+def shown_value(name: str, value: Any) -> str:
+    """A setting's value as text, ``database_url`` without its password."""
+    if name == "database_url":
+        if not value:
+            return ""
+        from sqlalchemy import make_url
+
+        try:
+            return make_url(str(value)).render_as_string(hide_password=True)
+        except Exception:  # not a URL: say nothing of what it holds
+            return "(set, not a valid URL)"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+# --- changing the file ----------------------------------------------------------------------
+
+
+class _FileOnly(Settings):
+    """``Settings`` validated from the values given only, without the environment."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
+_write_lock = threading.Lock()
+
+
+def update_settings(
+    workspace: str | Path, changes: Mapping[str, Value], *, remote: bool = False
+) -> Settings:
+    """Set (or, for ``None``, remove so the default applies) keys of ``shopmind.toml``.
+
+    All or nothing: an unknown key, ``workspace``, a key a ``SHOPMIND_*`` variable sets,
+    a ``CLI_ONLY_SETTINGS`` key when ``remote`` (the dashboard, the API) or a value
+    ``Settings`` refuses raises ``SettingsChangeError`` naming each key and value, and the
+    file is left as it was. Otherwise the file is rewritten atomically (a temporary file
+    in the same folder, fsync, rename) keeping its comments and other keys, and the
+    workspace's settings are returned as a start would read them now.
+    """
+    workspace = Path(workspace)
+    if not workspace.is_dir():
+        raise SettingsError(f"no workspace at {workspace} (create it with: shopmind init)")
+    problems = [p for key, value in changes.items() if (p := _refusal(key, value, remote))]
+    if problems:
+        raise SettingsChangeError(problems)
+    path = workspace / CONFIG_FILE
+    with _write_lock:
+        written = file_values(workspace)
+        merged = {**written, **changes}
+        merged = {k: v for k, v in merged.items() if v is not None}
+        checked = _validate(merged, changes)
+        text = path.read_text(encoding="utf-8") if path.exists() else DEFAULT_TOML
+        document = tomlkit.parse(text)
+        for key, value in changes.items():
+            if value is None:
+                if key in document:
+                    document.remove(key)
+            else:
+                if key not in document:
+                    document.add(tomlkit.nl())
+                document[key] = getattr(checked, key)
+        _write_atomically(path, tomlkit.dumps(document))
+    return load_settings(workspace)
+
+
+def _refusal(key: object, value: object, remote: bool) -> tuple[str, Any, str] | None:
+    """Why ``key`` may not be set to ``value`` before any look at its type, or None."""
+    known = set(Settings.model_fields) - {"workspace"}
+    if not isinstance(key, str) or key not in Settings.model_fields:
+        return (str(key), value, f"unknown setting; known settings: {', '.join(sorted(known))}")
+    if key == "workspace":
+        return (key, value, "the workspace is given with --workspace or SHOPMIND_WORKSPACE")
+    if set_by_environment(key):
+        return (
+            key,
+            value,
+            f"set by the environment variable {env_variable(key)}, which wins over "
+            f"{CONFIG_FILE}: change or remove the variable instead",
+        )
+    if remote and key in CLI_ONLY_SETTINGS:
+        return (key, value, f"changed only from the command line (shopmind config set {key} …)")
+    if isinstance(value, bool) or not isinstance(value, str | int | float | None):
+        return (key, value, "give a number or a text")
+    if isinstance(value, str) and (problem := unstorable_problem(value)):
+        return (key, value, problem)
+    if isinstance(value, float) and not math.isfinite(value):
+        return (key, value, "not a finite number")
+    return None
+
+
+def _validate(values: dict[str, Any], changes: Mapping[str, Value]) -> Settings:
+    """``values`` checked by ``Settings`` (without the environment); a problem with a key
+    that is not being changed is one the file already had."""
+    try:
+        return _FileOnly(**values)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            key = ".".join(map(str, error["loc"]))
+            reason = error["msg"] if key in changes else f"{error['msg']} (in {CONFIG_FILE})"
+            problems.append((key, error.get("input"), reason))
+        raise SettingsChangeError(problems) from None
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` by ``text`` so that a reader sees the old file or the new one."""
+    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)

@@ -19,6 +19,7 @@ from shopmind.api.routers import health as health_routes
 from shopmind.api.routers import jobs as jobs_routes
 from shopmind.api.routers import models as models_routes
 from shopmind.api.routers import reviews as reviews_routes
+from shopmind.api.routers import settings as settings_routes
 from shopmind.api.routers import store as store_routes
 from shopmind.api.schemas import BatchRejected, ErrorResponse, Rejection
 from shopmind.api.throttle import install_limits
@@ -61,10 +62,11 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.live_settings = True  # changed settings apply at once (api.live)
     app.state.store = app_store
     app.state.jobs = None  # the JobRunner, started by the first job (api.deps.job_runner)
     install_limits(app, settings)
-    uploads = {UPLOAD_PATH: settings.upload_max_mb * 2**20}
+    uploads = {UPLOAD_PATH: lambda: app.state.settings.upload_max_mb * 2**20}
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes, larger=uploads)
     app.add_exception_handler(BatchError, _batch_rejected)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
@@ -84,6 +86,7 @@ def create_app(
     app.include_router(reviews_routes.router, **secured)
     app.include_router(models_routes.router, **secured)
     app.include_router(jobs_routes.router, **secured)
+    app.include_router(settings_routes.router, **secured)
     mount_dashboard(app)
     return app
 
@@ -101,6 +104,10 @@ def app_from_env() -> FastAPI:
     """App factory for ``uvicorn --factory`` and worker processes: settings from the environment.
 
     The workspace is ``$SHOPMIND_WORKSPACE`` (default: the current folder); every other
-    setting comes from its ``shopmind.toml`` under ``SHOPMIND_*`` variables.
+    setting comes from its ``shopmind.toml`` under ``SHOPMIND_*`` variables. One of
+    several processes cannot tell the others of a changed setting, so such an app applies
+    changes at its next start only (``shopmind.api.live``).
     """
-    return create_app(load_settings(os.environ.get("SHOPMIND_WORKSPACE", ".")))
+    app = create_app(load_settings(os.environ.get("SHOPMIND_WORKSPACE", ".")))
+    app.state.live_settings = False
+    return app

@@ -6,6 +6,8 @@ API's usual JSON error, ``{"detail": ...}``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import HTTPException
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -18,9 +20,15 @@ class BodyTooLarge(HTTPException):
 
 class BodySizeLimit:
     """Refuse request bodies over ``max_bytes`` with 413; ``larger`` gives exact paths
-    (the dashboard's file upload) a limit of their own."""
+    (the dashboard's file upload) a limit of their own: a number of bytes, or a function
+    asked at each request (a limit that follows a changed setting)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        larger: dict[str, int | Callable[[], int]] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.larger = dict(larger or {})
@@ -29,7 +37,8 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.larger.get(scope.get("path", ""), self.max_bytes)
+        found = self.larger.get(scope.get("path", ""), self.max_bytes)
+        limit = found() if callable(found) else found
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             error = BodyTooLarge(limit)

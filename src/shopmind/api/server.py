@@ -7,14 +7,18 @@ import os
 import uvicorn
 
 from shopmind.api.app import create_app
-from shopmind.config import Settings
+from shopmind.config import Settings, env_variable, load_settings
 
 
 def export_settings(settings: Settings) -> None:
-    """Put ``settings`` in ``SHOPMIND_*`` variables, so worker processes rebuild them exactly."""
+    """Hand ``settings`` to worker processes: the workspace in ``SHOPMIND_WORKSPACE``, and
+    in ``SHOPMIND_*`` variables only the values its files and environment would not give
+    them (so the dashboard still tells which settings the operator's environment sets)."""
     os.environ["SHOPMIND_WORKSPACE"] = str(settings.workspace.resolve())
+    own = load_settings(settings.workspace).model_dump(mode="json", exclude={"workspace"})
     for name, value in settings.model_dump(mode="json", exclude={"workspace"}).items():
-        os.environ[f"SHOPMIND_{name.upper()}"] = str(value)
+        if value != own[name]:
+            os.environ[env_variable(name)] = str(value)
 
 
 def warm_charts() -> None:

@@ -76,6 +76,14 @@ class RateLimiter:
     def enabled(self) -> bool:
         return self.per_minute > 0
 
+    def configure(self, per_minute: float, burst: int) -> None:
+        """New limits for every key from now on (a changed setting); a bucket holding more
+        than the new ``burst`` is cut to it at its next use."""
+        if per_minute < 0 or burst < 1:
+            raise ValueError(f"need per_minute >= 0 and burst >= 1, got {per_minute}, {burst}")
+        with self._lock:
+            self.per_minute, self.burst = per_minute, burst
+
     def take(self, key: str, cost: float = 1) -> float:
         """Take ``cost`` tokens from ``key``'s bucket: 0.0 when taken, else the seconds
         until the bucket holds enough (nothing is taken then). A cost above ``burst``
@@ -107,7 +115,9 @@ class RateLimiter:
 
 def install_limits(app: FastAPI, settings: Settings) -> None:
     """Give ``app`` its rate limiter and model-work limiter, from ``settings``, and the
-    handler that answers ``ModelBusy`` with ``503`` and ``Retry-After``."""
+    handler that answers ``ModelBusy`` with ``503`` and ``Retry-After``. A changed rate
+    setting reaches the limiter at once (``RateLimiter.configure``); the model slots are
+    set at the start only."""
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     app.state.work_limiter = WorkLimiter(settings.resolved_model_slots, settings.model_wait_seconds)
     app.add_exception_handler(ModelBusy, _busy)

@@ -26,8 +26,10 @@ windows under the normal approximation). No alert is raised on a tiny sample: th
 window needs at least ``min_recent`` reviews (default 5), and without a ``prior_share``
 the history needs at least ``min_history`` reviews (default 10). The result's ``alert``
 holds ``active``, ``status`` (``alert``, ``normal``, ``too_few_recent``,
-``too_little_history`` or ``no_dates``), ``reason`` (the sentence a merchant reads, when
-active), ``note`` (why no alert could be raised), the window, the history and the range.
+``too_little_history`` or ``no_dates``), ``reason`` (the sentence a merchant reads, in
+English, when active), ``reason_code`` and ``reason_params`` (the same sentence as a code
+and its numbers, for a reader that writes it in another language: the dashboard),
+``note`` (why no alert could be raised), the window, the history and the range.
 """
 
 from __future__ import annotations
@@ -220,6 +222,10 @@ def aspect_summary(
 # -- the alert -----------------------------------------------------------------------------
 
 
+NEGATIVE_SHARE_HIGH = "negative_share_high"
+"""``reason_code`` of an active alert: the recent negative share is above its normal range."""
+
+
 def _pct(share: float) -> str:
     return f"{100 * share:.0f}%"
 
@@ -246,6 +252,8 @@ def negative_share_alert(
         "active": False,
         "status": "normal",
         "reason": None,
+        "reason_code": None,
+        "reason_params": None,
         "note": None,
         "now": now.isoformat(),
         "window_days": window_days,
@@ -286,6 +294,15 @@ def negative_share_alert(
             f"negative share {_pct(p1)} in the last {window_days} days ({neg1} of {n1} reviews) "
             f"vs {_pct(p0)} normally (upper limit {_pct(upper)})"
         )
+        out["reason_code"] = NEGATIVE_SHARE_HIGH
+        out["reason_params"] = {
+            "share": round(p1, 4),
+            "window_days": window_days,
+            "negative": neg1,
+            "reviews": n1,
+            "normal_share": round(p0, 4),
+            "upper": round(upper, 4),
+        }
     return out
 
 
@@ -332,7 +349,8 @@ def product_insights(
         "aspects": aspect_summary(mentions, top_k, quote_chars),
     }
     if when is None:
-        out["alert"] = {"active": False, "status": "no_dates", "reason": None}
+        out["alert"] = {"active": False, "status": "no_dates", "reason": None,
+                        "reason_code": None, "reason_params": None}  # fmt: skip
         out["alert"]["note"] = "no review has a date"
         return out
     out["alert"] = negative_share_alert(

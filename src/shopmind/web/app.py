@@ -9,6 +9,7 @@ interface language, each with its gettext catalog installed.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -75,15 +76,71 @@ def job_title(kind: str, locale: str) -> str:
     return i18n.gettext(found.title, locale) if found else kind
 
 
+# An active review alert's reason (``reviews.insights``: ``reason_code`` → sentence); the
+# English msgid is the sentence the insights store in ``reason``.
+ALERT_REASONS = {
+    "negative_share_high": i18n.N_(
+        "negative share %(share)s in the last %(days)s days (%(negative)s of %(reviews)s "
+        "reviews) vs %(normal)s normally (upper limit %(upper)s)"
+    ),
+}
+
+
+def alert_reason(alert: dict[str, Any], locale: str) -> str:
+    """An active alert's reason in the interface language, from its code and numbers
+    (insights stored before alerts had a code: from the numbers they kept); the stored
+    English ``reason`` where neither reads."""
+    params = alert.get("reason_params") or _older_alert_params(alert)
+    sentence = ALERT_REASONS.get(alert.get("reason_code") or "negative_share_high")
+    try:
+        values = {
+            "share": i18n.format_percent(params["share"], locale, 0),
+            "days": i18n.format_number(params["window_days"], locale),
+            "negative": i18n.format_number(params["negative"], locale),
+            "reviews": i18n.format_number(params["reviews"], locale),
+            "normal": i18n.format_percent(params["normal_share"], locale, 0),
+            "upper": i18n.format_percent(params["upper"], locale, 0),
+        }
+    except (KeyError, TypeError, ValueError, ArithmeticError):
+        sentence = None
+    if sentence is None:
+        return str(alert.get("reason") or "")
+    return i18n.gettext(sentence, locale) % values
+
+
+def _older_alert_params(alert: dict[str, Any]) -> dict[str, Any]:
+    recent, history = alert.get("recent") or {}, alert.get("history") or {}
+    return {
+        "share": recent.get("negative_share"),
+        "window_days": alert.get("window_days"),
+        "negative": recent.get("negative"),
+        "reviews": recent.get("reviews"),
+        "normal_share": history.get("negative_share"),
+        "upper": (alert.get("normal_range") or {}).get("upper"),
+    }
+
+
 def formatters(locale: str, currency: str) -> dict[str, Callable[..., str]]:
     return {
         "job_title": lambda kind: job_title(kind, locale),
+        "alert_reason": lambda alert: alert_reason(alert, locale),
         "fmt_number": lambda v, digits=0: i18n.format_number(v, locale, digits),
         "fmt_money": lambda v, cur=None: i18n.format_currency(v, cur or currency, locale),
         "fmt_percent": lambda v, digits=1: i18n.format_percent(v, locale, digits),
         "fmt_date": lambda v: i18n.format_date(v, locale),
-        "fmt_datetime": lambda v: i18n.format_datetime(v, locale),
+        "fmt_datetime": lambda v: format_time(v, locale),
     }
+
+
+def format_time(value: dt.datetime | str, locale: str) -> str:
+    """A stored time (naive UTC, or ISO 8601 text) as the dashboard shows every time: in
+    the locale's way, marked UTC."""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return i18n.format_datetime(value, locale, zone=True)
 
 
 def render(

@@ -63,7 +63,8 @@ def N_(message: str) -> str:
 # Values that templates translate at run time (``{{ _(job.status) }}``, ``{{ _(u.role) }}``),
 # declared here because extraction reads only web/. Keep in step with their sources: job
 # statuses (store/jobs.py ``STATUSES``), import-run statuses (``ImportRun.status``: done,
-# failed, validated) and account roles (store/users.py ``ROLES``).
+# failed, validated), account roles (store/users.py ``ROLES``) and the descriptions of the
+# settings (tests/test_settings_edit.py checks these).
 VALUE_MESSAGES = (
     N_("queued"),
     N_("running"),
@@ -79,6 +80,24 @@ VALUE_MESSAGES = (
     N_("Import a file"),
     N_("Check a file without importing it"),
     N_("Rebuild the daily figures"),
+    # the descriptions of the settings (shopmind.config.Settings, but workspace)
+    N_("SQLAlchemy URL; empty means SQLite."),
+    N_("Store currency (ISO 4217) used when an import or event names none."),
+    N_("Rows written per transaction by importers and the simulator."),
+    N_("Threads for numeric and model work."),
+    N_("Interface the server binds when --host is not given."),
+    N_("Port the server listens on when --port is not given."),
+    N_("Cost units one scoring request may take (a Latin character is 1)."),
+    N_("Concurrent model calls; 0: as many as threads."),
+    N_("Seconds a request waits for a free model slot."),
+    N_("Tokens an API key gets back per minute; 0: no limit."),
+    N_("Tokens an API key can spend at once."),
+    N_("Versions of each model kept in models/."),
+    N_("Largest file the dashboard takes (MiB)."),
+    N_("Background jobs one server runs at once."),
+    N_("Failed dashboard log-ins in a row before a lock."),
+    N_("First lock-out; doubles per further failure."),
+    N_("Hours a dashboard log-in lasts."),
 )
 
 # A message no page spells out any more (login.html ends the sentence with a full stop) but
@@ -216,10 +235,24 @@ def format_datetime(
     *,
     format: str = "medium",
     tz: str | dt.tzinfo | None = None,
+    zone: bool = False,
 ) -> str:
-    """A date-time shown in ``tz`` (default UTC); a naive ``value`` is taken as UTC."""
-    zone = dates.get_timezone(tz or "UTC")
-    return dates.format_datetime(value, format, tzinfo=zone, locale=_check(locale))
+    """A date-time shown in ``tz`` (default UTC); a naive ``value`` is taken as UTC.
+
+    ``zone``: name the zone with the time, as the locale places it (``Mar 7, 2024,
+    3:04:00 PM UTC`` / ``2024年3月7日 UTC 15:04:00``), for a reader who would otherwise take
+    the time for their own.
+    """
+    where = dates.get_timezone(tz or "UTC")
+    if not zone:
+        return dates.format_datetime(value, format, tzinfo=where, locale=_check(locale))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    local = value.astimezone(where)
+    time = dates.format_time(local, "long", tzinfo=where, locale=_check(locale))
+    day = dates.format_date(local, format, locale=locale)
+    pattern = str(dates.get_datetime_format(format, locale=locale)).replace("'", "")
+    return pattern.replace("{0}", time).replace("{1}", day)
 
 
 # --- message maintenance ---------------------------------------------------------------
