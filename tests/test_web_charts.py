@@ -295,3 +295,16 @@ def test_dates_stay_the_same_day_in_any_server_time_zone() -> None:
 
 def test_warm_up_starts_the_engine() -> None:
     assert charts.warm_up() >= 0
+
+
+def test_a_chart_seen_again_is_not_drawn_again_and_new_data_is() -> None:
+    spec = {"data": {"values": [{"a": 1}]}, "mark": "text", "encoding": {"text": {"field": "a"}}}
+    charts.clear_cache()
+    first = charts.render_svg(spec)
+    again = charts.render_svg({"encoding": spec["encoding"], "mark": "text", "data": spec["data"]})
+    info = charts._render_cached.cache_info()
+    assert again == first and (info.hits, info.misses) == (1, 1)
+    changed = charts.render_svg({**spec, "data": {"values": [{"a": 2}]}})
+    assert ">2<" in changed and ">1<" not in changed
+    assert charts.render_svg(spec, locale="zh_CN") is not None
+    assert charts._render_cached.cache_info().misses == 3  # another locale is another chart

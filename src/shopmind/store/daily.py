@@ -77,7 +77,7 @@ from shopmind.store.models import (
     TrafficSession,
     Variant,
 )
-from shopmind.store.writer import COPY_THRESHOLD, dumps_json, insert_new
+from shopmind.store.writer import COPY_THRESHOLD, dumps_json, insert_new, insert_new_returning
 
 # The event columns the aggregates read.
 EVENT_FIELDS = (
@@ -188,7 +188,8 @@ class Sums:
 
     def add_stored(self, conn: Connection, new: Sequence[ColumnElement[bool]]) -> None:
         """SQLite: the stored events ``new`` selects, summed by SQL (quicker than reading
-        them back): per bucket, per session, per item."""
+        them back): per session and bucket in one pass (a session's events nearly always
+        share one bucket), then per item."""
         on_day = _day(Event.ts)
         bucket = (
             on_day,
@@ -196,23 +197,28 @@ class Sums:
         )
         value = func.sum(case((Event.name == "purchase", func.coalesce(Event.value, 0)), else_=0))
         counts = (func.count(), *(_count(name) for name in _FUNNEL), value)
-        query = select(*bucket, *counts).where(*new).group_by(*bucket)
-        for day, source, medium, device, *n in conn.execute(query):
-            self.traffic[(day, source, medium, device)] = [0, 0, *n[:-1], float(n[-1])]
         # A query with one min() takes its other ("bare") columns from the row holding the
         # minimum; stored times are fixed-width text, so ts || event_id sorts as the pair.
         earliest = func.min(literal_column("events.ts || ' ' || events.event_id"))
         own = case((Event.session_id.is_(None), on_day))  # the day, without a session id
         query = (
-            select(Event.user_id, Event.session_id, Event.ts, Event.event_id, *bucket)
-            .add_columns(_count("purchase"), earliest)
+            select(Event.user_id, Event.session_id, Event.ts, Event.event_id, *bucket, *counts)
+            .add_columns(earliest)
             .where(*new)
-            .group_by(Event.user_id, Event.session_id, own)
+            .group_by(Event.user_id, Event.session_id, own, *bucket)
         )
+        traffic = self.traffic
         for row in conn.execute(query):
-            user, sid, ts, event_id, day, source, medium, device, purchases, _ = row
+            user, sid, ts, event_id, day, source, medium, device, *n, _ = row
             where = (day, source, medium, device)
-            self.session(user, sid or day, (ts, event_id), where, purchases > 0)
+            per = traffic.get(where)
+            if per is None:
+                per = traffic[where] = [0, 0, 0, 0, 0, 0, 0, 0.0]
+            for slot, k in enumerate(n, start=_EVENTS):
+                per[slot] += k
+            self.session(user, sid or day, (ts, event_id), where, n[_PURCHASES - _EVENTS] > 0)
+        for counts_ in traffic.values():
+            counts_[_VALUE] = float(counts_[_VALUE])
         query = (
             select(on_day, Event.item_id, _count("view_item"), _count("add_to_cart"))
             .where(*new, Event.name.in_(["view_item", "add_to_cart"]), Event.item_id.is_not(None))
@@ -332,6 +338,8 @@ def _insert_sessions(conn: Connection, rows: list[dict[str, Any]]) -> Iterable[s
         else:
             insert_new(conn, _sessions_table, rows, ["session_key"])
         return [row["session_key"] for row in rows]
+    if len(rows) >= COPY_THRESHOLD:  # COPY adapts values quicker than array parameters
+        return insert_new_returning(conn, _sessions_table, rows, ["session_key"], "session_key")
     columns = [c.name for c in _sessions_table.c]
     stmt = statements.insert_sessions
     return list(conn.scalars(stmt, {c: [row[c] for row in rows] for c in columns}))

@@ -24,9 +24,12 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
+from xml.sax.saxutils import escape as xml_escape
 
 import altair as alt
+import orjson
 import vl_convert
 from babel import Locale, numbers
 from markupsafe import Markup
@@ -67,6 +70,8 @@ _CONFIG = {
     },
     "legend": {"labelColor": TEXT, "labelFontSize": 12, "orient": "top", "labelLimit": 0},
 }
+_MEASURE_FONT = "sans-serif"
+_STACK_ATTR = xml_escape(FONT_STACK, {'"': "&quot;"})
 # d3 spellings of the locales and of Babel's MMMd / yMMM skeletons.
 _D3_TIME_LOCALE = {"en": "en-US", "zh_CN": "zh-CN"}
 _D3_DATE = {
@@ -149,16 +154,15 @@ def daily_chart(
             for day, value in zip(days, one.values, strict=True)
         ]
         y_axis = _value_axis(one, label, orient="left" if index == 0 else "right")
-        layers.append(
-            alt.Chart(alt.NamedData(f"series{index}"))
-            .mark_line(point=len(days) <= 31, strokeWidth=2)
-            .encode(
-                x=_time_x(days, "day", locale),
-                y=alt.Y("value:Q", axis=y_axis),
-                color=alt.Color("series:N", scale=colors, title=None, legend=legend),
-            )
+        encoding = alt.FacetedEncoding(
+            x=_time_x(days, "day", locale),
+            y=alt.Y("value:Q", axis=y_axis),
+            color=alt.Color("series:N", scale=colors, title=None, legend=legend),
         )
-    # One LayerChart built whole: altair deep-copies a chart at every chained call.
+        mark = alt.MarkDef(type="line", point=len(days) <= 31, strokeWidth=2)
+        layers.append(alt.Chart(alt.NamedData(f"series{index}"), mark=mark, encoding=encoding))
+    # Charts are built whole, never by chained calls: altair deep-copies a chart at every
+    # call (three times the cost of the same spec built at once).
     independent = alt.Resolve(scale=alt.ScaleResolveMap(y="independent"))
     chart = alt.LayerChart(layer=layers, resolve=independent, width=width, height=height)
     rows = tuple(
@@ -195,15 +199,23 @@ def bar_chart(
     fill = (
         alt.Color("category:N", scale=alt.Scale(domain=labels, range=list(colors)), legend=None)
         if colors
-        else alt.value(PALETTE[0])
+        else alt.ColorValue(PALETTE[0])
     )
-    base = alt.Chart(alt.NamedData("bars")).encode(
-        y=alt.Y("category:N", sort=labels, title=None),
-        x=alt.X("value:Q", axis=_value_axis(series, _drawn([series.label])[0], tick_count=8)),
+    y = alt.Y("category:N", sort=labels, title=None)
+    x = alt.X("value:Q", axis=_value_axis(series, _drawn([series.label])[0], tick_count=8))
+    drawn = alt.Chart(
+        mark=alt.MarkDef(type="bar"), encoding=alt.FacetedEncoding(x=x, y=y, color=fill)
     )
-    text = base.transform_filter("isValid(datum.value)").mark_text(align="left", dx=4, color=TEXT)
-    text = text.encode(text=alt.Text("value:Q", format=_D3_NUMBER[series.unit]))
-    chart = (base.mark_bar().encode(color=fill) + text).properties(width=width, height=alt.Step(28))
+    text = alt.Chart(
+        mark=alt.MarkDef(type="text", align="left", dx=4, color=TEXT),
+        encoding=alt.FacetedEncoding(
+            x=x, y=y, text=alt.Text("value:Q", format=_D3_NUMBER[series.unit])
+        ),
+        transform=[alt.FilterTransform(filter="isValid(datum.value)")],
+    )
+    chart = alt.LayerChart(
+        data=alt.NamedData("bars"), layer=[drawn, text], width=width, height=alt.Step(28)
+    )
     rows = tuple(
         (name, series.format(value, locale))
         for name, value in zip(names, series.values, strict=True)
@@ -256,14 +268,18 @@ def stacked_chart(
     }
     if mark == "area":
         x = _time_x(periods, "month" if period == "month" else "day", locale)
-        chart = alt.Chart(alt.NamedData("stacks")).mark_area().encode(x=x, **encoding)
     else:
         x = alt.X("tick:O", sort=ticks, title=None, axis=alt.Axis(labelAngle=0))
-        chart = alt.Chart(alt.NamedData("stacks")).mark_bar().encode(x=x, **encoding)
+    chart = alt.Chart(
+        alt.NamedData("stacks"),
+        mark=alt.MarkDef(type=mark),
+        encoding=alt.FacetedEncoding(x=x, **encoding),
+        width=width,
+        height=height,
+    )
     rows = tuple(
         (name, *_stack_cells(stacks, i, normalize, locale)) for i, name in enumerate(names)
     )
-    chart = chart.properties(width=width, height=height)
     currency = stacks[0].currency if stacks else None
     return _render(chart, {"stacks": values}, title, columns, rows, locale, currency)
 
@@ -442,18 +458,45 @@ def render_svg(
     spec: dict[str, Any], locale: str = i18n.DEFAULT, currency: str | None = None
 ) -> str:
     """A Vega-Lite ``spec`` as SVG in the house style (its own ``config`` wins, key by key),
-    formatted for ``locale``; a spec that names a URL to load is refused."""
+    formatted for ``locale``; a spec that names a URL to load is refused.
+
+    The last :data:`CACHED` renders are kept by their spec, locale and currency: a page
+    seen again before its data changes costs no render (one takes 50-100 ms here).
+    """
+    key = orjson.dumps(spec, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    return _render_cached(key, locale, currency)
+
+
+CACHED = 256
+
+
+@lru_cache(maxsize=CACHED)
+def _render_cached(key: bytes, locale: str, currency: str | None) -> str:
+    spec = orjson.loads(key)
     own = spec.get("config", {})
     config = {**_CONFIG, **own}
-    for key, value in _CONFIG.items():
-        if isinstance(value, dict) and isinstance(own.get(key), dict):
-            config[key] = {**value, **own[key]}
-    return vl_convert.vegalite_to_svg(
+    for name, value in _CONFIG.items():
+        if isinstance(value, dict) and isinstance(own.get(name), dict):
+            config[name] = {**value, **own[name]}
+    house_font = "font" not in own
+    if house_font:
+        # Text is measured in one generic family: resolving the whole stack for every
+        # label doubles the render time (bench/dashboard.py). The browser gets the stack.
+        config["font"] = _MEASURE_FONT
+    svg = vl_convert.vegalite_to_svg(
         {**spec, "config": config},
         format_locale=d3_number_locale(locale, currency),
         time_format_locale=_D3_TIME_LOCALE[locale],
         allowed_base_urls=[],
     )
+    if house_font:
+        svg = svg.replace(f'font-family="{_MEASURE_FONT}"', f'font-family="{_STACK_ATTR}"')
+    return svg
+
+
+def clear_cache() -> None:
+    """Forget the kept renders (every chart is drawn anew)."""
+    _render_cached.cache_clear()
 
 
 def warm_up() -> float:
