@@ -104,6 +104,7 @@ _TRAFFIC_KEYS = ("day", "source", "medium", "device")
 _PRODUCT_KEYS = ("day", "product_id")
 _PRODUCT_COUNTS = ("views", "add_to_carts")
 _EMPTY = literal_column("''")
+_ZERO = literal_column("0")  # literal, so the planners match ix_daily_products_sales
 _PG_ARRAYS = {  # traffic_sessions' columns as PostgreSQL array types
     "session_key": "varchar[]",
     "started_at": "timestamp[]",
@@ -818,19 +819,18 @@ def by_source(store: Store, start: date, end: date) -> list[SourceFigures]:
 
 def top_products(store: Store, start: date, end: date, n: int = 10) -> list[ProductFigures]:
     """The ``n`` products with the most revenue in ``start``..``end`` (then most units),
-    with units sold, views and add-to-carts; products that sold nothing are left out."""
+    with units sold, views and add-to-carts; products that sold nothing are left out.
+
+    Two reads: the days' rows that hold sales (few, beside a row per product viewed each
+    day), then the views and carts of the ``n`` winners by their (product, day) index; one
+    grouping of every row of a year costs ten times more.
+    """
     _check_period(start, end)
     d = DailyProduct
     revenue, units = func.sum(d.revenue), func.sum(d.units)
     top = (
-        select(
-            d.product_id,
-            units.label("units"),
-            revenue.label("revenue"),
-            func.sum(d.views).label("views"),
-            func.sum(d.add_to_carts).label("add_to_carts"),
-        )
-        .where(d.day.between(start, end))
+        select(d.product_id, units.label("units"), revenue.label("revenue"))
+        .where(d.day.between(start, end), (d.units != _ZERO) | (d.revenue != _ZERO))
         .group_by(d.product_id)
         .having(units > 0)
         .order_by(revenue.desc(), units.desc(), d.product_id)
@@ -844,6 +844,13 @@ def top_products(store: Store, start: date, end: date, n: int = 10) -> list[Prod
     )
     with store.engine.connect() as conn:
         rows = conn.execute(query).all()
+        ids = [r.product_id for r in rows]
+        views = (
+            select(d.product_id, func.sum(d.views), func.sum(d.add_to_carts))
+            .where(d.product_id.in_(ids), d.day.between(start, end))
+            .group_by(d.product_id)
+        )
+        looked = {pid: (int(v), int(c)) for pid, v, c in conn.execute(views)} if ids else {}
     return [
         ProductFigures(
             r.product_id,
@@ -851,8 +858,7 @@ def top_products(store: Store, start: date, end: date, n: int = 10) -> list[Prod
             r.title,
             int(r.units),
             round(float(r.revenue), 2),
-            int(r.views),
-            int(r.add_to_carts),
+            *looked.get(r.product_id, (0, 0)),
         )
         for r in rows
     ]

@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -444,7 +445,19 @@ class DailyProduct(Base):
     units: Mapped[int] = mapped_column(BigInteger, default=0)
     revenue: Mapped[float] = mapped_column(Total, default=0.0)
 
-    __table_args__ = (Index("ix_daily_products_product_id_day", "product_id", "day"),)
+    __table_args__ = (
+        Index("ix_daily_products_product_id_day", "product_id", "day"),
+        # The days' rows with sales, apart from the many with views only (top products).
+        Index(
+            "ix_daily_products_sales",
+            "day",
+            "product_id",
+            "units",
+            "revenue",
+            sqlite_where=text("units != 0 OR revenue != 0"),
+            postgresql_where=text("units != 0 OR revenue != 0"),
+        ),
+    )
 
 
 class ImportRun(Base):
