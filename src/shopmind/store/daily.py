@@ -331,18 +331,14 @@ def _insert_sessions(conn: Connection, rows: list[dict[str, Any]]) -> Iterable[s
     inserted meanwhile by a concurrent writer, which has committed by now)."""
     if not rows:
         return []
-    statements = _statements(conn.dialect.name)
     if conn.dialect.name == "sqlite":
         # One writer at a time, and this transaction has written: none can be there now.
-        if len(rows) < COPY_THRESHOLD:
-            conn.execute(statements.insert_sessions, rows)
-        else:
-            insert_new(conn, _sessions_table, rows, ["session_key"])
+        insert_new(conn, _sessions_table, rows, ["session_key"], sqlite_bulk_from=1)
         return [row["session_key"] for row in rows]
     if len(rows) >= COPY_THRESHOLD:  # COPY adapts values quicker than array parameters
         return insert_new_returning(conn, _sessions_table, rows, ["session_key"], "session_key")
     columns = [c.name for c in _sessions_table.c]
-    stmt = statements.insert_sessions
+    stmt = _statements(conn.dialect.name).insert_sessions
     return list(conn.scalars(stmt, {c: [row[c] for row in rows] for c in columns}))
 
 
@@ -484,7 +480,7 @@ def _statements(dialect: str) -> _Statements:
 
 def _insert_sessions_statement(dialect: str) -> Any:
     if dialect == "sqlite":
-        return sqlite.insert(_sessions_table).on_conflict_do_nothing(index_elements=["session_key"])
+        return None  # SQLite inserts through writer.insert_new's bulk path
     # One statement, a column per array parameter (a VALUES row per session costs more to
     # build than to run); ON CONFLICT waits for a concurrent writer of the same session.
     columns = [c.name for c in _sessions_table.c]

@@ -68,10 +68,13 @@ def insert_new(
     rows: Sequence[Row],
     key: Sequence[str],
     count: bool = False,
+    sqlite_bulk_from: int = COPY_THRESHOLD,
 ) -> int | None:
     """Insert the rows whose ``key`` is not stored yet; leave existing rows untouched.
 
     With ``count=True`` returns how many rows were new (costs a RETURNING clause).
+    ``sqlite_bulk_from``: from this many rows SQLite takes the bulk path (a prepared
+    statement through ``executemany``, without SQLAlchemy's per-statement work).
     """
     if not rows:
         return 0 if count else None
@@ -80,7 +83,7 @@ def insert_new(
         pk = next(iter(table.primary_key.columns)).name
         added = _copy_insert_new(conn, table, rows, key, pk if count else None)
         return None if added is None else len(added)
-    if conn.dialect.name == "sqlite" and len(rows) >= COPY_THRESHOLD:
+    if conn.dialect.name == "sqlite" and len(rows) >= sqlite_bulk_from:
         return _sqlite_insert_new(conn, table, rows, key, count)
     stmt = _insert(conn, table).on_conflict_do_nothing(index_elements=list(key))
     if not count:
