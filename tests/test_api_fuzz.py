@@ -137,9 +137,11 @@ def seed_store(store: Store, models: Path) -> None:
 
 
 @pytest.fixture
-def fuzz_app(store: Store, tmp_path: Path) -> Iterator[tuple[FastAPI, str]]:
-    """The app over a store with reviewed products, and a valid key."""
-    settings = load_settings(tmp_path, rate_limit_per_minute=0)  # no 429 while fuzzing
+def fuzz_app(store: Store, tmp_path: Path, tiny_llm: Path) -> Iterator[tuple[FastAPI, str]]:
+    """The app over a store with reviewed products, and a valid key; the chat route serves
+    a tiny model (``tests/llm_tiny.py``), real code at a fuzzer's pace."""
+    # no 429 while fuzzing
+    settings = load_settings(tmp_path, rate_limit_per_minute=0, llm_model=str(tiny_llm))
     seed_store(store, settings.models_dir)
     yield create_app(settings, store), create_api_key(store, "fuzz")
 

@@ -131,6 +131,37 @@ def test_the_database_url_changes_only_from_the_command_line_and_is_never_echoed
     assert update_settings(ws, {"database_url": SECRET_URL}).database_url == SECRET_URL
 
 
+SECRET_KEY = "sk-live-0123456789abcdefWXYZ"
+
+
+def test_the_language_model_key_is_a_secret_everywhere(
+    ws: Path, api: tuple[TestClient, dict[str, str]]
+) -> None:
+    """Guards llm_api_key like database_url: set only from the command line, never echoed,
+    shown as its last four characters at most (CLI, REST, the dashboard's rows)."""
+    from shopmind.web.pages.settings import setting_rows
+
+    with pytest.raises(SettingsChangeError) as refused:
+        update_settings(ws, {"llm_api_key": SECRET_KEY}, remote=True)
+    assert "shopmind config set llm_api_key" in str(refused.value)
+    assert "0123456789" not in str(refused.value) + repr(refused.value.problems)
+    done = run(ws, "config", "set", "llm_api_key", SECRET_KEY)
+    assert done.exit_code == 0 and "0123456789" not in done.output and "…WXYZ" in done.output
+    rows = {r["name"]: r for r in json.loads(run(ws, "config", "show", "--json").stdout)}
+    assert rows["llm_api_key"]["value"] == "…WXYZ"
+    assert "0123456789" not in run(ws, "config", "show").stdout
+    client, headers = api
+    answer = client.get("/v1/settings", headers=headers)
+    assert "0123456789" not in answer.text
+    row = next(r for r in answer.json()["settings"] if r["name"] == "llm_api_key")
+    assert row["configured"] == "…WXYZ" and not row["editable"]
+    page = setting_rows(describe_settings(ws))
+    assert "0123456789" not in repr(page)
+    assert next(r for r in page if r["name"] == "llm_api_key")["cli_only"]
+    update_settings(ws, {"llm_api_key": "short"})
+    assert run(ws, "config", "show", "--json").stdout.count("short") == 0
+
+
 def test_sources_are_environment_file_or_default(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("shopmind_threads", "3")  # pydantic reads variables in any case
     update_settings(ws, {"api_port": "9000"})

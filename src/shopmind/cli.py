@@ -305,7 +305,7 @@ def config_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Every setting, its value and where it comes from: environment, file or default."""
-    from shopmind.config import describe_settings, shown_value
+    from shopmind.config import SECRET_SETTINGS, describe_settings, shown_value
 
     try:
         infos = describe_settings(state.workspace)
@@ -314,7 +314,7 @@ def config_show(
     if as_json:
         rows = [
             {"name": i.name, "source": i.source, "env": i.env, "restart": i.restart,
-             "value": shown_value(i.name, i.value) if i.name == "database_url" else i.value}
+             "value": shown_value(i.name, i.value) if i.name in SECRET_SETTINGS else i.value}
             for i in infos
         ]  # fmt: skip
         print(json.dumps(rows, ensure_ascii=False, indent=1))
@@ -828,6 +828,58 @@ def jobs_show(job_id: Annotated[int, typer.Argument(min=1, help="Job id.")]) -> 
     except jobstore.JobNotFound as exc:
         raise fail(str(exc)) from exc
     print(json.dumps(job.to_dict(), ensure_ascii=False, indent=1))
+
+
+llm_app = typer.Typer(
+    help="Language models: try the configured backend (llm_backend, llm_model).",
+    no_args_is_help=True,
+)
+app.add_typer(llm_app, name="llm")
+
+
+@llm_app.command("generate")
+def llm_generate(
+    prompt: Annotated[str, typer.Argument(help="The user's message.")],
+    system: Annotated[str | None, typer.Option("--system", help="A system message.")] = None,
+    n: Annotated[int, typer.Option("-n", min=1, max=64, help="Variants (one batch).")] = 1,
+    max_tokens: Annotated[int, typer.Option(min=1, help="Tokens per variant at most.")] = 128,
+    temperature: Annotated[float, typer.Option(min=0, max=2, help="0: greedy.")] = 0.7,
+    seed: Annotated[int | None, typer.Option(min=0, help="Seed for reproducible sampling.")] = None,
+    stop: Annotated[
+        list[str] | None, typer.Option("--stop", help="Stop string (repeatable).")
+    ] = None,
+    stream: Annotated[
+        bool, typer.Option("--stream", help="Print one variant as it comes.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Generate N variants of the assistant's reply to PROMPT with the configured backend."""
+    from dataclasses import asdict
+
+    from shopmind.models.llm import LLMError, load_language_model
+
+    messages = ([{"role": "system", "content": system}] if system else []) + [
+        {"role": "user", "content": prompt}
+    ]
+    try:
+        lm = load_language_model(get_settings())
+        if stream and not as_json:
+            for chunk in lm.stream(messages, max_tokens, temperature, stop, seed):
+                print(chunk.text, end="", flush=True)
+            print()
+            return
+        candidates = lm.generate(messages, n, max_tokens, temperature, stop, seed)
+    except LLMError as exc:
+        raise fail(str(exc)) from exc
+    if as_json:
+        out = {"backend": lm.name, "model": lm.model_id,
+               "candidates": [asdict(c) for c in candidates]}  # fmt: skip
+        print(json.dumps(out, ensure_ascii=False, indent=1))
+        return
+    for i, c in enumerate(candidates):
+        if n > 1:
+            err.print(f"--- {i + 1} ({c.finish_reason}, {c.completion_tokens} tokens)")
+        print(c.text)
 
 
 @app.command()

@@ -45,9 +45,13 @@ RESTART_SETTINGS = frozenset(
 """Read by a server only when it starts: a change waits for the next start. The others
 apply to a running server at once when changed from its dashboard or API."""
 
-CLI_ONLY_SETTINGS = frozenset({"database_url"})
+CLI_ONLY_SETTINGS = frozenset({"database_url", "llm_api_key"})
 """Changed only with ``shopmind config set`` or in the file, never over the network: the
-URL may hold a password, and another database needs a restart anyway."""
+URL may hold a password, and another database needs a restart anyway; a key is a secret."""
+
+SECRET_SETTINGS = frozenset({"database_url", "llm_api_key"})
+"""Never shown in full (``shown_value``): the database URL without its password, a key
+as its last four characters at most."""
 
 DEFAULT_TOML = """\
 # shopmind workspace settings. Every key can be overridden by an environment
@@ -81,7 +85,7 @@ class SettingsChangeError(SettingsError):
     def __init__(self, problems: list[tuple[str, Any, str]]) -> None:
         # A database URL may hold a password: never echoed.
         self.problems = [
-            (key, "…" if key == "database_url" and value else value, reason)
+            (key, "…" if key in SECRET_SETTINGS and value else value, reason)
             for key, value, reason in problems
         ]
         problems = self.problems
@@ -160,6 +164,32 @@ class Settings(BaseSettings):
     )
     session_hours: float = Field(
         default=12, gt=0, le=24 * 366, description="Hours a dashboard log-in lasts."
+    )
+    # Language models (docs/language-models.md): in this process, or an OpenAI-compatible server.
+    llm_backend: Literal["local", "openai"] = Field(
+        default="local",
+        description="Language-model backend: local (in this process) or openai (a server).",
+    )
+    llm_model: str = Field(
+        default="",
+        max_length=1000,
+        description="local: a model folder, .gguf file or cached Hugging Face id (empty: the "
+        "packaged SmolLM2-135M-Instruct); openai: the model the server serves.",
+    )
+    llm_base_url: str = Field(
+        default="",
+        max_length=2000,
+        pattern=r"^(https?://[^\s]+)?$",
+        description="Base URL of the OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.",
+    )
+    llm_api_key: str = Field(
+        default="", max_length=4096, description="API key sent to that server (never shown)."
+    )
+    llm_timeout_seconds: float = Field(
+        default=60, gt=0, le=3600, description="Seconds to wait for the server's answer."
+    )
+    llm_max_retries: int = Field(
+        default=3, ge=0, le=10, description="Retries after a refused connection, 429 or 5xx."
     )
 
     @field_validator("currency")
@@ -327,7 +357,13 @@ def describe_settings(workspace: str | Path, running: Settings | None = None) ->
 
 
 def shown_value(name: str, value: Any) -> str:
-    """A setting's value as text, ``database_url`` without its password."""
+    """A setting's value as text; secrets (``SECRET_SETTINGS``) never in full: the
+    database URL without its password, an API key as ``…`` and its last four characters
+    (nothing of a key shorter than 20)."""
+    if name == "llm_api_key":
+        if not value:
+            return ""
+        return f"…{str(value)[-4:]}" if len(str(value)) >= 20 else "(set)"
     if name == "database_url":
         if not value:
             return ""

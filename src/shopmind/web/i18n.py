@@ -98,6 +98,15 @@ VALUE_MESSAGES = (
     N_("Failed dashboard log-ins in a row before a lock."),
     N_("First lock-out; doubles per further failure."),
     N_("Hours a dashboard log-in lasts."),
+    N_("Language-model backend: local (in this process) or openai (a server)."),
+    N_(
+        "local: a model folder, .gguf file or cached Hugging Face id (empty: the packaged "
+        "SmolLM2-135M-Instruct); openai: the model the server serves."
+    ),
+    N_("Base URL of the OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1."),
+    N_("API key sent to that server (never shown)."),
+    N_("Seconds to wait for the server's answer."),
+    N_("Retries after a refused connection, 429 or 5xx."),
 )
 
 # A message no page spells out any more (login.html ends the sentence with a full stop) but

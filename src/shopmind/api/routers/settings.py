@@ -15,7 +15,13 @@ from pydantic import BaseModel, Field, StrictFloat, StrictInt, StrictStr
 
 from shopmind.api import live
 from shopmind.api.schemas import ErrorResponse, InvalidRequest
-from shopmind.config import SettingInfo, SettingsChangeError, SettingsError, shown_value
+from shopmind.config import (
+    SECRET_SETTINGS,
+    SettingInfo,
+    SettingsChangeError,
+    SettingsError,
+    shown_value,
+)
 
 router = APIRouter(tags=["settings"])
 
@@ -26,7 +32,10 @@ CHANGES_EXAMPLE = {"currency": "EUR", "rate_limit_per_minute": 600, "session_hou
 
 class SettingOut(BaseModel):
     name: str
-    value: Scalar = Field(description="What the server uses now (database_url: no password).")
+    value: Scalar = Field(
+        description="What the server uses now (database_url: no password; llm_api_key: "
+        "its last four characters at most)."
+    )
     configured: Scalar = Field(
         description="What the environment, shopmind.toml or the default give now; differs "
         "from value while a change waits for a restart."
@@ -51,7 +60,7 @@ class SettingsResponse(BaseModel):
 
 def _out(info: SettingInfo) -> SettingOut:
     def shown(value: Any) -> Scalar:
-        return shown_value(info.name, value) if info.name == "database_url" else value
+        return shown_value(info.name, value) if info.name in SECRET_SETTINGS else value
 
     return SettingOut(
         name=info.name,

@@ -4,8 +4,8 @@ create and revoke) and users.
 Everyone sees the settings and the keys' names and prefixes; only admins change them.
 A new key's secret is shown once, on the page that answers its creation, and never
 again (only its hash is stored). Settings that come from ``SHOPMIND_*`` variables are
-read-only here (the environment wins over the file at every start), and so is
-``database_url`` (``shopmind config set``); the others are one form, saved by
+read-only here (the environment wins over the file at every start), and so are
+``database_url`` and ``llm_api_key`` (``shopmind config set``); the others are one form, saved by
 ``shopmind.api.live.change_settings`` as ``PATCH /v1/settings`` saves them.
 """
 
@@ -19,7 +19,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from shopmind.api import live
-from shopmind.config import SettingInfo, Settings, SettingsChangeError, SettingsError, shown_value
+from shopmind.config import (
+    CLI_ONLY_SETTINGS,
+    SettingInfo,
+    Settings,
+    SettingsChangeError,
+    SettingsError,
+    shown_value,
+)
 from shopmind.store import users
 from shopmind.store.apikeys import create_api_key, list_api_keys, revoke_api_key
 from shopmind.web.app import render
@@ -66,6 +73,7 @@ def setting_rows(
                 "restart": info.restart,
                 "pending": info.pending,
                 "editable": live.editable_remotely(info),
+                "cli_only": info.name in CLI_ONLY_SETTINGS,
                 "error": errors.get(info.name, ""),
                 "input": _input(info.name),
             }
