@@ -476,6 +476,46 @@ class ImportRun(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
 
 
+class ContentDraft(Base):
+    """One generated text for one product and task (a variant that passed every guard),
+    waiting for a person: ``status`` draft → approved | rejected.
+
+    ``product_key`` names the product: its external id for a stored product (then
+    ``product_id`` is set), or the id a products file gave. ``fields`` is the task's
+    fields (``{"title", "meta_description"}`` for ``seo`` …), ``scores`` its checks. The
+    model and the settings that wrote it are kept; ``settings_key`` (a hash of the task,
+    language, model and settings) lets a bulk run skip products done the same way.
+    ``edited``: a person changed the fields after generation.
+    """
+
+    __tablename__ = "content_drafts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int | None] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), index=True
+    )
+    product_key: Mapped[str] = mapped_column(String(255))
+    task: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(16))
+    rank: Mapped[int] = mapped_column(Integer, default=0)  # 0: the best variant of its run
+    fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    model: Mapped[str] = mapped_column(String(255), default="")
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    settings_key: Mapped[str] = mapped_column(String(64))
+    edited: Mapped[bool] = mapped_column(Boolean, default=False)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    decided_by: Mapped[str] = mapped_column(String(320), default="")
+
+    __table_args__ = (
+        Index("ix_content_drafts_key", "product_key", "task", "language", "settings_key"),
+        Index("ix_content_drafts_status", "status", "task"),
+    )
+
+
 COUNTED = {
     "products": Product,
     "variants": Variant,
