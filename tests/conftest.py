@@ -100,6 +100,14 @@ def tiny_llm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_chat_model(tmp_path_factory.mktemp("tiny-llm"))
 
 
+@pytest.fixture(scope="session")
+def tiny_llm_long(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny chat model with room for a whole content prompt (2,048 tokens)."""
+    from llm_tiny import build_tiny_chat_model
+
+    return build_tiny_chat_model(tmp_path_factory.mktemp("tiny-llm-long"), context=2048)
+
+
 @pytest.fixture
 def api_workspace(tmp_path: Path) -> Iterator[tuple[Any, dict[str, str], Path]]:
     """A running app on its own workspace and SQLite store: client, auth headers, workspace."""

@@ -19,7 +19,7 @@ SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 CONTEXT = 96
 
 
-def build_tiny_chat_model(folder: Path, seed: int = 0) -> Path:
+def build_tiny_chat_model(folder: Path, seed: int = 0, context: int = CONTEXT) -> Path:
     """Write a tiny Llama chat model (config, weights, tokenizer) into ``folder``."""
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
@@ -45,7 +45,7 @@ def build_tiny_chat_model(folder: Path, seed: int = 0) -> Path:
         num_hidden_layers=1,
         num_attention_heads=2,
         num_key_value_heads=2,
-        max_position_embeddings=CONTEXT,
+        max_position_embeddings=context,
         eos_token_id=vocab["<|im_end|>"],
         pad_token_id=vocab["<|endoftext|>"],
         bos_token_id=None,

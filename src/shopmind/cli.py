@@ -882,6 +882,149 @@ def llm_generate(
         print(c.text)
 
 
+content_app = typer.Typer(
+    help="Content studio: marketing copy that fits each channel and states only true facts.",
+    no_args_is_help=True,
+)
+app.add_typer(content_app, name="content")
+
+
+@content_app.command("generate")
+def content_generate(
+    task: Annotated[str, typer.Option("--task", help="seo, google-ads, product-description …")],
+    product: Annotated[
+        str | None, typer.Option("--product", help="A stored product: external id or #<id>.")
+    ] = None,
+    products: Annotated[
+        Path | None, typer.Option("--products", help="A JSON Lines file of products.")
+    ] = None,
+    every: Annotated[
+        bool, typer.Option("--all", help="Every active product in the store.")
+    ] = False,
+    n: Annotated[int, typer.Option("-n", min=1, max=8, help="Variants per product.")] = 3,
+    language: Annotated[str, typer.Option("--language", help="en | zh")] = "en",
+    seed: Annotated[int | None, typer.Option(min=0, help="Seed for reproducible sampling.")] = None,
+    redo: Annotated[
+        bool, typer.Option("--redo", help="With --all: also products done the same way.")
+    ] = False,
+    save: Annotated[bool, typer.Option("--save/--no-save", help="Store drafts.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Write TASK's copy for one product, a file of products or the whole catalogue.
+
+    Every variant returned passed the channel's limits and the fact guard; the rest are
+    listed as dropped with their reasons. Variants are stored as drafts to approve or
+    reject (``content drafts``). With --all, products already done with the same
+    settings are skipped, so an interrupted run resumes.
+    """
+    from shopmind.content import TASKS
+    from shopmind.content import source as sources
+    from shopmind.content.generate import Options, generate_copy
+    from shopmind.models.llm import LLMError, load_language_model
+    from shopmind.store import content as drafts
+
+    if task not in TASKS:
+        raise fail(f"unknown task {task!r}; tasks: {', '.join(TASKS)}")
+    if sum(x is not None and x is not False for x in (product, products, every)) != 1:
+        raise fail("give exactly one of --product ID, --products FILE.jsonl or --all")
+    store = open_store()
+    try:
+        if product is not None:
+            chosen = [sources.store_product(store, product)]
+        elif products is not None:
+            chosen = sources.file_products(products)
+        else:
+            chosen = list(sources.store_products(store))
+    except (LookupError, sources.ProductsFileError) as exc:
+        raise fail(str(exc)) from exc
+    options = Options(n=n, language=language, seed=seed)
+    try:
+        lm = load_language_model(get_settings())
+    except LLMError as exc:
+        raise fail(str(exc)) from exc
+    model = f"{lm.name}:{lm.model_id}"
+    if every and not redo:
+        key = drafts.settings_key(task, language, model, options.settings())
+        done = drafts.done_keys(store, task, language, key)
+        chosen = [p for p in chosen if p["id"] not in done]
+    results = []
+    with progress_bar(f"writing {task}", total=len(chosen)) as progress:
+        for i, item in enumerate(chosen, start=1):
+            try:
+                result = generate_copy(lm, task, item, options)
+            except (LLMError, ValueError) as exc:
+                raise fail(f"product {item['id']}: {exc}") from exc
+            if save and result["variants"]:
+                drafts.save_run(store, product_key=str(item["id"]),
+                                product_id=item.get("product_id"), task=task, language=language,
+                                variants=[(v["fields"], v["scores"]) for v in result["variants"]],
+                                model=model, settings=options.settings())  # fmt: skip
+            results.append(result)
+            progress(i)
+    if as_json:
+        print(json.dumps({"results": results}, ensure_ascii=False, indent=1))
+        return
+    for result in results:
+        kept, dropped = len(result["variants"]), len(result["dropped"])
+        console.print(
+            f"[bold]{result['product_id']}[/bold] {task}: {kept} variants, {dropped} dropped"
+        )
+        for v in result["variants"]:
+            console.print(
+                json.dumps(v["fields"], ensure_ascii=False), markup=False, highlight=False
+            )
+        reasons = sorted({d["reason"] for d in result["dropped"]})
+        if reasons:
+            err.print(f"  dropped: {', '.join(reasons)}")
+
+
+@content_app.command("drafts")
+def content_drafts(
+    status: Annotated[str | None, typer.Option(help="draft | approved | rejected")] = None,
+    task: Annotated[str | None, typer.Option(help="Only this task.")] = None,
+    product: Annotated[str | None, typer.Option(help="Only this product id.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List content drafts, newest first."""
+    from shopmind.store import content as drafts
+
+    try:
+        found = drafts.list_drafts(open_store(), status=status, task=task, product_key=product,
+                                   limit=limit)  # fmt: skip
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
+    if as_json:
+        print(json.dumps([d.as_dict() for d in found], ensure_ascii=False, indent=1))
+        return
+    for d in found:
+        text = json.dumps(d.fields, ensure_ascii=False)
+        console.print(f"{d.id:>6} {d.status:<8} {d.task:<20} {d.product_key:<20} {text[:80]}",
+                      markup=False, highlight=False)  # fmt: skip
+
+
+def _decide(draft_id: int, status: str) -> None:
+    from shopmind.store import content as drafts
+
+    try:
+        d = drafts.decide(open_store(), draft_id, status, by="cli")
+    except drafts.DraftNotFound as exc:
+        raise fail(str(exc)) from exc
+    console.print(f"draft {d.id} ({d.task}, {d.product_key}) is {d.status}")
+
+
+@content_app.command("approve")
+def content_approve(draft_id: Annotated[int, typer.Argument(help="The draft's id.")]) -> None:
+    """Approve a draft (the product's previously approved one goes back to draft)."""
+    _decide(draft_id, "approved")
+
+
+@content_app.command("reject")
+def content_reject(draft_id: Annotated[int, typer.Argument(help="The draft's id.")]) -> None:
+    """Reject a draft."""
+    _decide(draft_id, "rejected")
+
+
 @app.command()
 def demo(
     directory: Annotated[Path, typer.Argument(help="Demo workspace folder.")] = Path(
