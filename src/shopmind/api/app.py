@@ -15,6 +15,7 @@ from shopmind.api.deps import require_api_key
 from shopmind.api.ingest import BatchError
 from shopmind.api.limits import BodySizeLimit
 from shopmind.api.routers import chat as chat_routes
+from shopmind.api.routers import content as content_routes
 from shopmind.api.routers import events as events_routes
 from shopmind.api.routers import health as health_routes
 from shopmind.api.routers import jobs as jobs_routes
@@ -89,6 +90,7 @@ def create_app(
     app.include_router(jobs_routes.router, **secured)
     app.include_router(settings_routes.router, **secured)
     app.include_router(chat_routes.router, **secured)
+    app.include_router(content_routes.router, **secured)
     mount_dashboard(app)
     return app
 

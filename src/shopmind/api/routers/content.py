@@ -1,0 +1,168 @@
+"""Content studio over HTTP: generate copy for stored or given products; review drafts.
+
+``POST /v1/content/generate`` answers what ``shopmind content generate --json`` prints:
+``{"results": [{"product_id", "task", "language", "variants", "dropped", …}]}``. It takes
+at most ``MAX_PRODUCTS`` products a request (the whole catalogue is a CLI run or, later,
+a job), runs in a model slot and pays rate-limit tokens by the tokens it may generate.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from shopmind.api.deps import SettingsDep, StoreDep
+from shopmind.api.schemas import ErrorResponse, InvalidRequest
+from shopmind.api.throttle import charge_units, rate_cost, work_slot
+from shopmind.config import Settings
+from shopmind.content import TASKS
+from shopmind.content import source as sources
+from shopmind.content.generate import MAX_TOKENS, MAX_VARIANTS, Options, generate_copy
+from shopmind.models.llm import LLMError, load_language_model
+from shopmind.store import content as drafts
+from shopmind.store.db import Store
+
+router = APIRouter(tags=["content"])
+MAX_PRODUCTS = 10
+TOKENS_PER_RATE_TOKEN = 100
+Text = Annotated[str, Field(max_length=20_000)]
+
+
+class GivenProduct(BaseModel):
+    """A product that need not be in the store (the fields a products file line has)."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: Annotated[str, Field(min_length=1, max_length=255)]
+    title: Annotated[str, Field(min_length=1, max_length=1000)]
+    description: Text = ""
+    brand: Annotated[str, Field(max_length=255)] = ""
+    category: Annotated[str, Field(max_length=512)] = ""
+    attributes: Annotated[dict[str, Any], Field(max_length=100)] = {}
+    options: Annotated[dict[str, list[str]], Field(max_length=20)] = {}
+    price: float | None = None
+
+
+class GenerateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    task: Annotated[str, Field(max_length=32)]
+    product_ids: Annotated[
+        list[Annotated[str, Field(max_length=255)]], Field(max_length=MAX_PRODUCTS)
+    ] = []
+    products: Annotated[list[GivenProduct], Field(max_length=MAX_PRODUCTS)] = []
+    n: Annotated[int, Field(ge=1, le=MAX_VARIANTS)] = 3
+    language: Literal["en", "zh"] = "en"
+    seed: Annotated[int | None, Field(ge=0)] = None
+    save: bool = True
+
+
+class DraftPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["draft", "approved", "rejected"] | None = None
+    fields: dict[str, Any] | None = None
+
+
+def _products(store: Store, body: GenerateRequest) -> list[dict[str, Any]]:
+    if body.task not in TASKS:
+        raise HTTPException(422, f"unknown task {body.task!r}; tasks: {', '.join(TASKS)}")
+    if len(body.product_ids) + len(body.products) == 0:
+        raise HTTPException(422, "give product_ids (stored products) or products")
+    if len(body.product_ids) + len(body.products) > MAX_PRODUCTS:
+        raise HTTPException(422, f"at most {MAX_PRODUCTS} products a request")
+    found = []
+    for ref in body.product_ids:
+        try:
+            found.append(sources.store_product(store, ref))
+        except LookupError as exc:
+            raise HTTPException(404, str(exc)) from None
+    found += [p.model_dump() for p in body.products]
+    return found
+
+
+def _run(
+    settings: Settings, store: Store, body: GenerateRequest, items: list[dict[str, Any]]
+) -> dict[str, Any]:
+    options = Options(n=body.n, language=body.language, seed=body.seed)
+    lm = load_language_model(settings)
+    model = f"{lm.name}:{lm.model_id}"
+    results = []
+    for item in items:
+        result = generate_copy(lm, body.task, item, options)
+        if body.save and result["variants"]:
+            saved = drafts.save_run(
+                store,
+                product_key=str(item["id"]),
+                product_id=item.get("product_id"),
+                task=body.task,
+                language=body.language,
+                variants=[(v["fields"], v["scores"]) for v in result["variants"]],
+                model=model,
+                settings=options.settings(),
+            )
+            for variant, draft in zip(result["variants"], saved, strict=True):
+                variant["draft_id"] = draft.id
+        results.append(result)
+    return {"results": results}
+
+
+@router.post(
+    "/content/generate",
+    summary="Copy for up to 10 products: only variants that pass the channel and fact guards",
+    responses={
+        404: {"model": ErrorResponse, "description": "A product id not in the store"},
+        422: {"model": InvalidRequest, "description": "Over a limit, or no products"},
+        502: {"model": ErrorResponse, "description": "The language model failed"},
+        503: {"model": ErrorResponse, "description": "Every model slot busy (Retry-After)"},
+    },
+    openapi_extra=rate_cost(1, per_units=TOKENS_PER_RATE_TOKEN),
+)
+async def generate(
+    body: GenerateRequest, request: Request, store: StoreDep, settings: SettingsDep
+) -> dict[str, Any]:
+    items = _products(store, body)
+    charge_units(request, len(items) * body.n * MAX_TOKENS.get(body.task, 200))
+    async with work_slot(request):
+        try:
+            return await run_in_threadpool(_run, settings, store, body, items)
+        except LLMError as exc:
+            raise HTTPException(502, f"language model: {exc}") from None
+
+
+@router.get("/content/drafts", summary="Content drafts, newest first")
+def list_content_drafts(
+    store: StoreDep,
+    status: Annotated[Literal["draft", "approved", "rejected"] | None, Query()] = None,
+    task: Annotated[str | None, Query(max_length=32)] = None,
+    product_id: Annotated[str | None, Query(max_length=255)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[dict[str, Any]]:
+    found = drafts.list_drafts(store, status=status, task=task, product_key=product_id,
+                               limit=limit, offset=offset)  # fmt: skip
+    return [d.as_dict() for d in found]
+
+
+@router.patch(
+    "/content/drafts/{draft_id}",
+    summary="Approve, reject or edit a draft (edited fields must pass the channel spec)",
+    responses={404: {"model": ErrorResponse}, 422: {"model": InvalidRequest}},
+)
+def patch_content_draft(
+    draft_id: Annotated[int, Path(ge=1, le=2**31 - 1)], body: DraftPatch, store: StoreDep
+) -> dict[str, Any]:
+    from shopmind.content import SPECS
+
+    try:
+        draft = drafts.get_draft(store, draft_id)
+        if body.fields is not None:
+            problems = [p for p in SPECS[draft.task].validate(body.fields) if p.severity == "error"]
+            if problems:
+                raise HTTPException(422, "; ".join(p.message for p in problems))
+            draft = drafts.edit(store, draft_id, body.fields, by="api")
+        if body.status is not None:
+            draft = drafts.decide(store, draft_id, body.status, by="api")
+    except drafts.DraftNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    return draft.as_dict()
