@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -21,7 +22,7 @@ from shopmind.config import Settings
 from shopmind.content import TASKS
 from shopmind.content import source as sources
 from shopmind.content.generate import MAX_TOKENS, MAX_VARIANTS, Options, generate_copy
-from shopmind.models.llm import LLMError, load_language_model
+from shopmind.models.llm import LLMError, LLMRequestError, load_language_model
 from shopmind.store import content as drafts
 from shopmind.store.db import Store
 
@@ -58,19 +59,54 @@ class GenerateRequest(BaseModel):
     save: bool = True
 
 
+class GenerateResponse(BaseModel):
+    """``{"results": [{"product_id", "task", "language", "model", "variants", "dropped",
+    "distinct_2"}]}`` (docs/content.md)."""
+
+    results: list[dict[str, Any]]
+
+
+class DraftOut(BaseModel):
+    id: int
+    product_id: int | None
+    product_key: str
+    task: str
+    language: str
+    rank: int
+    fields: dict[str, Any]
+    scores: dict[str, Any]
+    status: str
+    model: str
+    settings: dict[str, Any]
+    settings_key: str
+    edited: bool
+    job_id: int | None
+    created_at: str
+    updated_at: str
+    decided_by: str
+
+
+Plain = Annotated[str | None, Query(max_length=255, pattern=r"^[^\x00-\x1f\x7f]*$")]
+
+
 class DraftPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     status: Literal["draft", "approved", "rejected"] | None = None
     fields: dict[str, Any] | None = None
 
 
+def _invalid(field: str, message: str) -> RequestValidationError:
+    """A 422 in the API's validation shape, naming the body field."""
+    return RequestValidationError([{"type": "value_error", "loc": ("body", field), "msg": message}])
+
+
 def _products(store: Store, body: GenerateRequest) -> list[dict[str, Any]]:
     if body.task not in TASKS:
-        raise HTTPException(422, f"unknown task {body.task!r}; tasks: {', '.join(TASKS)}")
+        raise _invalid("task", f"unknown task {body.task!r}; tasks: {', '.join(TASKS)}")
     if len(body.product_ids) + len(body.products) == 0:
-        raise HTTPException(422, "give product_ids (stored products) or products")
+        raise _invalid("product_ids", "give product_ids (stored products) or products")
     if len(body.product_ids) + len(body.products) > MAX_PRODUCTS:
-        raise HTTPException(422, f"at most {MAX_PRODUCTS} products a request")
+        raise _invalid("product_ids", f"at most {MAX_PRODUCTS} products a request")
     found = []
     for ref in body.product_ids:
         try:
@@ -120,12 +156,14 @@ def _run(
 )
 async def generate(
     body: GenerateRequest, request: Request, store: StoreDep, settings: SettingsDep
-) -> dict[str, Any]:
+) -> GenerateResponse:
     items = _products(store, body)
     charge_units(request, len(items) * body.n * MAX_TOKENS.get(body.task, 200))
     async with work_slot(request):
         try:
-            return await run_in_threadpool(_run, settings, store, body, items)
+            return GenerateResponse(**await run_in_threadpool(_run, settings, store, body, items))
+        except LLMRequestError as exc:  # the products and the answer do not fit the model
+            raise _invalid("products", str(exc)) from None
         except LLMError as exc:
             raise HTTPException(502, f"language model: {exc}") from None
 
@@ -134,14 +172,14 @@ async def generate(
 def list_content_drafts(
     store: StoreDep,
     status: Annotated[Literal["draft", "approved", "rejected"] | None, Query()] = None,
-    task: Annotated[str | None, Query(max_length=32)] = None,
-    product_id: Annotated[str | None, Query(max_length=255)] = None,
+    task: Plain = None,
+    product_id: Plain = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> list[dict[str, Any]]:
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+) -> list[DraftOut]:
     found = drafts.list_drafts(store, status=status, task=task, product_key=product_id,
                                limit=limit, offset=offset)  # fmt: skip
-    return [d.as_dict() for d in found]
+    return [DraftOut(**d.as_dict()) for d in found]
 
 
 @router.patch(
@@ -151,7 +189,7 @@ def list_content_drafts(
 )
 def patch_content_draft(
     draft_id: Annotated[int, Path(ge=1, le=2**31 - 1)], body: DraftPatch, store: StoreDep
-) -> dict[str, Any]:
+) -> DraftOut:
     from shopmind.content import SPECS
 
     try:
@@ -159,10 +197,10 @@ def patch_content_draft(
         if body.fields is not None:
             problems = [p for p in SPECS[draft.task].validate(body.fields) if p.severity == "error"]
             if problems:
-                raise HTTPException(422, "; ".join(p.message for p in problems))
+                raise _invalid("fields", "; ".join(p.message for p in problems))
             draft = drafts.edit(store, draft_id, body.fields, by="api")
         if body.status is not None:
             draft = drafts.decide(store, draft_id, body.status, by="api")
     except drafts.DraftNotFound as exc:
         raise HTTPException(404, str(exc)) from None
-    return draft.as_dict()
+    return DraftOut(**draft.as_dict())
