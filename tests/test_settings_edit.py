@@ -276,8 +276,10 @@ def test_patch_applies_at_once_what_it_can(api: tuple[TestClient, dict[str, str]
     answer = client.patch(
         "/v1/settings",
         headers=headers,
-        json={"currency": "eur", "rate_limit_burst": 3, "api_port": 9100, "session_hours": None},
-    )
+        # 1 a minute: no token comes back while the test runs, however slow the machine
+        json={"currency": "eur", "rate_limit_burst": 3, "rate_limit_per_minute": 1,
+              "api_port": 9100, "session_hours": None},
+    )  # fmt: skip
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert body["restart_needed"] == ["api_port"] and body["applies_at_once"]
