@@ -66,26 +66,6 @@ class GenerateResponse(BaseModel):
     results: list[dict[str, Any]]
 
 
-class DraftOut(BaseModel):
-    id: int
-    product_id: int | None
-    product_key: str
-    task: str
-    language: str
-    rank: int
-    fields: dict[str, Any]
-    scores: dict[str, Any]
-    status: str
-    model: str
-    settings: dict[str, Any]
-    settings_key: str
-    edited: bool
-    job_id: int | None
-    created_at: str
-    updated_at: str
-    decided_by: str
-
-
 Plain = Annotated[str | None, Query(max_length=255, pattern=r"^[^\x00-\x1f\x7f]*$")]
 
 
@@ -176,10 +156,10 @@ def list_content_drafts(
     product_id: Plain = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
-) -> list[DraftOut]:
+) -> list[drafts.DraftView]:
     found = drafts.list_drafts(store, status=status, task=task, product_key=product_id,
                                limit=limit, offset=offset)  # fmt: skip
-    return [DraftOut(**d.as_dict()) for d in found]
+    return found
 
 
 @router.patch(
@@ -189,7 +169,7 @@ def list_content_drafts(
 )
 def patch_content_draft(
     draft_id: Annotated[int, Path(ge=1, le=2**31 - 1)], body: DraftPatch, store: StoreDep
-) -> DraftOut:
+) -> drafts.DraftView:
     from shopmind.content import SPECS
 
     try:
@@ -203,4 +183,4 @@ def patch_content_draft(
             draft = drafts.decide(store, draft_id, body.status, by="api")
     except drafts.DraftNotFound as exc:
         raise HTTPException(404, str(exc)) from None
-    return DraftOut(**draft.as_dict())
+    return draft
