@@ -97,9 +97,33 @@ def test_generate_from_a_file_prints_the_result_shape(
         assert len(variant["fields"]["title"]) <= 60
 
 
+def test_the_facts_writer_alone_fills_a_catalogue_and_resumes(workspace: Path) -> None:
+    from shopmind.config import load_settings
+    from shopmind.store import content as drafts
+
+    runner.invoke(app, ["-w", str(workspace), "db", "upgrade"])
+    store = Store(load_settings(workspace).resolved_database_url)
+    with store.session() as s:
+        s.add_all([Product(external_id=f"p{i}", title=f"Oak stool {i}", brand="Hewn",
+                           attributes={"finish": "oiled"}) for i in range(3)])  # fmt: skip
+    args = ["-w", str(workspace), "content", "generate", "--task", "product-title", "--all",
+            "--writer", "rules", "--json"]  # fmt: skip
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    results = json.loads(first.stdout)["results"]
+    assert [r["variants"][0]["fields"]["title"] for r in results] == [
+        f"Hewn Oak stool {i}, oiled" for i in range(3)
+    ]
+    assert {d.model for d in drafts.list_drafts(store)} == {"rules"}
+    again = runner.invoke(app, args)  # every product done the same way: nothing to do
+    assert again.exit_code == 0 and json.loads(again.stdout)["results"] == []
+    store.dispose()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
+        (["--task", "seo", "--all", "--writer", "poet"], "--writer must be one of"),
         (["--task", "poem", "--all"], "unknown task 'poem'"),
         (["--task", "seo"], "give exactly one of"),
         (["--task", "seo", "--all", "--product", "x"], "give exactly one of"),

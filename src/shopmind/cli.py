@@ -908,6 +908,13 @@ def content_generate(
         bool, typer.Option("--redo", help="With --all: also products done the same way.")
     ] = False,
     save: Annotated[bool, typer.Option("--save/--no-save", help="Store drafts.")] = True,
+    writer: Annotated[
+        str,
+        typer.Option(
+            help="model: the language model, topped up by the facts writer; "
+            "rules: the facts writer alone (no model, fast)."
+        ),
+    ] = "model",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Write TASK's copy for one product, a file of products or the whole catalogue.
@@ -918,13 +925,15 @@ def content_generate(
     settings are skipped, so an interrupted run resumes.
     """
     from shopmind.content import TASKS
+    from shopmind.content import run as runs
     from shopmind.content import source as sources
-    from shopmind.content.generate import Options, generate_copy
+    from shopmind.content.generate import WRITERS, Options
     from shopmind.models.llm import LLMError, load_language_model
-    from shopmind.store import content as drafts
 
     if task not in TASKS:
         raise fail(f"unknown task {task!r}; tasks: {', '.join(TASKS)}")
+    if writer not in WRITERS:
+        raise fail(f"--writer must be one of {', '.join(WRITERS)}")
     if sum(x is not None and x is not False for x in (product, products, every)) != 1:
         raise fail("give exactly one of --product ID, --products FILE.jsonl or --all")
     store = open_store()
@@ -937,28 +946,20 @@ def content_generate(
             chosen = list(sources.store_products(store))
     except (LookupError, sources.ProductsFileError) as exc:
         raise fail(str(exc)) from exc
-    options = Options(n=n, language=language, seed=seed)
+    options = Options(n=n, language=language, seed=seed, writer=writer)
     try:
-        lm = load_language_model(get_settings())
+        lm = load_language_model(get_settings()) if writer == "model" else None
     except LLMError as exc:
         raise fail(str(exc)) from exc
-    model = f"{lm.name}:{lm.model_id}"
     if every and not redo:
-        key = drafts.settings_key(task, language, model, options.settings())
-        done = drafts.done_keys(store, task, language, key)
-        chosen = [p for p in chosen if p["id"] not in done]
+        chosen = list(runs.pending(store, lm, task, options, chosen))
     results = []
     with progress_bar(f"writing {task}", total=len(chosen)) as progress:
         for i, item in enumerate(chosen, start=1):
             try:
-                result = generate_copy(lm, task, item, options)
+                result = runs.write_copy(store, lm, task, item, options, save=save)
             except (LLMError, ValueError) as exc:
                 raise fail(f"product {item['id']}: {exc}") from exc
-            if save and result["variants"]:
-                drafts.save_run(store, product_key=str(item["id"]),
-                                product_id=item.get("product_id"), task=task, language=language,
-                                variants=[(v["fields"], v["scores"]) for v in result["variants"]],
-                                model=model, settings=options.settings())  # fmt: skip
             results.append(result)
             progress(i)
     if as_json:
@@ -971,7 +972,9 @@ def content_generate(
         )
         for v in result["variants"]:
             console.print(
-                json.dumps(v["fields"], ensure_ascii=False), markup=False, highlight=False
+                f"[{v['writer']}] " + json.dumps(v["fields"], ensure_ascii=False),
+                markup=False,
+                highlight=False,
             )
         reasons = sorted({d["reason"] for d in result["dropped"]})
         if reasons:

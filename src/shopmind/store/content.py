@@ -26,6 +26,7 @@ from shopmind.store.models import ContentDraft
 from shopmind.store.writer import dumps_json
 
 DRAFT, APPROVED, REJECTED = "draft", "approved", "rejected"
+RULES = "rules"  # the model column of a facts-writer variant
 STATUSES = (DRAFT, APPROVED, REJECTED)
 
 
@@ -101,14 +102,15 @@ def save_run(
     product_id: int | None,
     task: str,
     language: str,
-    variants: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
+    variants: Sequence[tuple[Mapping[str, Any], ...]],
     model: str,
     settings: Mapping[str, Any],
     job_id: int | None = None,
 ) -> list[DraftView]:
-    """Store one run's variants (``(fields, scores)``, best first) as drafts, replacing the
-    untouched drafts of an earlier run for the same product, task and language; in one
-    transaction. Returns the new drafts."""
+    """Store one run's variants (``(fields, scores)`` or ``(fields, scores, writer)``,
+    best first) as drafts, replacing the untouched drafts of an earlier run for the same
+    product, task and language; in one transaction. A variant of the facts writer
+    (``writer == "rules"``) is stored with ``model`` ``"rules"``. Returns the new drafts."""
     if not product_key:
         raise ValueError("product_key is empty")
     key = settings_key(task, language, model, settings)
@@ -130,10 +132,10 @@ def save_run(
                 task=task,
                 language=language,
                 rank=rank,
-                fields=dict(fields),
-                scores=dict(scores),
+                fields=dict(variant[0]),
+                scores=dict(variant[1]),
                 status=DRAFT,
-                model=model,
+                model=RULES if variant[2:] == ("rules",) else model,
                 settings=dict(settings),
                 settings_key=key,
                 edited=False,
@@ -142,7 +144,7 @@ def save_run(
                 updated_at=now,
                 decided_by="",
             )
-            for rank, (fields, scores) in enumerate(variants)
+            for rank, variant in enumerate(variants)
         ]
         s.add_all(rows)
         s.flush()

@@ -21,7 +21,8 @@ from shopmind.api.throttle import charge_units, rate_cost, work_slot
 from shopmind.config import Settings
 from shopmind.content import TASKS
 from shopmind.content import source as sources
-from shopmind.content.generate import MAX_TOKENS, MAX_VARIANTS, Options, generate_copy
+from shopmind.content.generate import MAX_VARIANTS, Options, token_budget
+from shopmind.content.run import write_copy
 from shopmind.models.llm import LLMError, LLMRequestError, load_language_model
 from shopmind.store import content as drafts
 from shopmind.store.db import Store
@@ -57,6 +58,7 @@ class GenerateRequest(BaseModel):
     language: Literal["en", "zh"] = "en"
     seed: Annotated[int | None, Field(ge=0)] = None
     save: bool = True
+    writer: Literal["model", "rules"] = "model"
 
 
 class GenerateResponse(BaseModel):
@@ -100,27 +102,10 @@ def _products(store: Store, body: GenerateRequest) -> list[dict[str, Any]]:
 def _run(
     settings: Settings, store: Store, body: GenerateRequest, items: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    options = Options(n=body.n, language=body.language, seed=body.seed)
-    lm = load_language_model(settings)
-    model = f"{lm.name}:{lm.model_id}"
-    results = []
-    for item in items:
-        result = generate_copy(lm, body.task, item, options)
-        if body.save and result["variants"]:
-            saved = drafts.save_run(
-                store,
-                product_key=str(item["id"]),
-                product_id=item.get("product_id"),
-                task=body.task,
-                language=body.language,
-                variants=[(v["fields"], v["scores"]) for v in result["variants"]],
-                model=model,
-                settings=options.settings(),
-            )
-            for variant, draft in zip(result["variants"], saved, strict=True):
-                variant["draft_id"] = draft.id
-        results.append(result)
-    return {"results": results}
+    options = Options(n=body.n, language=body.language, seed=body.seed, writer=body.writer)
+    lm = load_language_model(settings) if body.writer == "model" else None
+    return {"results": [write_copy(store, lm, body.task, item, options, save=body.save)
+                        for item in items]}  # fmt: skip
 
 
 @router.post(
@@ -138,7 +123,10 @@ async def generate(
     body: GenerateRequest, request: Request, store: StoreDep, settings: SettingsDep
 ) -> GenerateResponse:
     items = _products(store, body)
-    charge_units(request, len(items) * body.n * MAX_TOKENS.get(body.task, 200))
+    charge_units(
+        request,
+        len(items) * token_budget(body.task, body.n) if body.writer == "model" else len(items),
+    )
     async with work_slot(request):
         try:
             return GenerateResponse(**await run_in_threadpool(_run, settings, store, body, items))
