@@ -231,6 +231,23 @@ def start_import(page: Page, preview_url: str, skip_bad_rows: bool) -> None:
     page.wait_for_url("**/jobs/*")
 
 
+def write_copy(
+    page: Page, task: str, writer: str, every: bool = False, products: tuple[str, ...] = ()
+) -> int:
+    """Start a writing job from the Content page and wait for it; its id."""
+    page.goto("/content")
+    page.select_option("form[action='/content/generate'] select[name=task]", task)
+    page.select_option("form[action='/content/generate'] select[name=writer]", writer)
+    if every:
+        page.check("form[action='/content/generate'] input[name=scope][value=all]")
+    for product in products:
+        page.check(f"form[action='/content/generate'] input[name=product_ids][value='{product}']")
+    page.click("form[action='/content/generate'] button[type=submit]")
+    page.wait_for_url("**/jobs/*")
+    wait_for_job(page)
+    return int(page.url.rsplit("/", 1)[1])
+
+
 # --- screenshots ---------------------------------------------------------------------------
 
 
@@ -293,16 +310,22 @@ def take_screenshots(browser: Browser, site: Site, out: Path) -> list[Path]:
     for name, path in (("imports", "/imports"), ("jobs", "/jobs"), ("settings", "/settings")):
         page.goto(path)
         shots.append(screenshot(page, name, out))
+    write_copy(page, task="seo", writer="rules", every=True)
+    page.goto("/content?task=seo")
+    shots.append(screenshot(page, "content", out, max_height=2400))
     context.close()
 
-    for name, options in (
-        ("overview-zh", {"locale": "zh-CN"}),
-        ("overview-phone", {"viewport": PHONE, "device_scale_factor": 2, "is_mobile": True}),
+    phone = {"viewport": PHONE, "device_scale_factor": 2, "is_mobile": True}
+    for name, path, options in (
+        ("overview-zh", "/", {"locale": "zh-CN"}),
+        ("overview-phone", "/", phone),
+        ("content-zh", "/content?task=seo", {"locale": "zh-CN"}),
+        ("content-phone", "/content?task=seo", phone),
     ):
         context = new_context(browser, site, **options)
         page = context.new_page()
         log_in(page, ADMIN)
-        page.goto("/")
+        page.goto(path)
         shots.append(screenshot(page, name, out, max_height=1600))
         context.close()
     return shots

@@ -33,8 +33,10 @@ from browser import (
     take_screenshots,
     upload,
     wait_for_job,
+    write_copy,
 )
 from shopmind.reviews.service import registry
+from shopmind.store import content as drafts
 from shopmind.store import jobs as jobstore
 from shopmind.store import users
 from shopmind.store.models import ApiKey, Job, Order, Product
@@ -293,7 +295,24 @@ def test_the_chinese_interface_and_the_language_switch(browser, site: Site) -> N
     context.close()
 
 
-@pytest.mark.parametrize("path", ["/", "/products"])
+def test_copy_written_from_the_content_page_is_approved_there(page, site: Site) -> None:
+    admin_page(page)
+    page.goto("/content")
+    ids = page.locator("input[name=product_ids]").evaluate_all("els => els.map(e => e.value)")
+    job_id = write_copy(page, task="product-title", writer="rules", products=tuple(ids[:2]))
+    page.click(f"a[href='/content?job={job_id}']")
+    cards = page.locator("article.draft")
+    assert cards.count() >= 2
+    first = cards.first
+    title = first.locator("dd").first.inner_text()
+    first.locator("form[action$='/decide']:has(input[value=approved]) button").click()
+    page.wait_for_url(re.compile(rf"/content\?job={job_id}$"))
+    approved = drafts.list_drafts(site.store, status="approved", job_id=job_id)
+    assert [d.fields["title"] for d in approved] == [title.strip()]
+    assert "approved" in page.locator("article.draft", has_text=title.strip()).first.inner_text()
+
+
+@pytest.mark.parametrize("path", ["/", "/products", "/content"])
 def test_phone_width_pages_do_not_scroll_sideways(browser, site: Site, path: str) -> None:
     context = new_context(browser, site, viewport=PHONE, is_mobile=True, has_touch=True)
     page = context.new_page()
@@ -320,7 +339,8 @@ def test_screenshots_of_every_page(browser, site: Site, tmp_path: Path) -> None:
     shots = take_screenshots(browser, site, tmp_path)
     names = {p.name for p in shots}
     expected = {"login", "overview", "products", "product", "reviews", "import-preview", "job",
-                "imports", "jobs", "settings", "overview-zh", "overview-phone"}  # fmt: skip
+                "imports", "jobs", "settings", "overview-zh", "overview-phone", "content",
+                "content-zh", "content-phone"}  # fmt: skip
     assert names == {f"dashboard-{n}.png" for n in expected}
     for shot in shots:
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 5000

@@ -5,7 +5,7 @@ job share.
 variant's ``draft_id`` added to the result); :func:`pending` leaves out the products a
 bulk run already did with the same settings, which is how an interrupted run resumes;
 :func:`model_label` is the ``backend:model`` a run is recorded under (``rules`` for the
-facts writer alone).
+facts writer alone); :func:`edit_problems` checks a person's edit.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from shopmind.content.channels import SPECS
 from shopmind.content.generate import Options, generate_copy
 from shopmind.models.llm.base import LanguageModel
 from shopmind.store import content as drafts
@@ -85,3 +86,9 @@ def write_all(
         if progress is not None:
             progress(i)
     return counts
+
+
+def edit_problems(task: str, fields: Mapping[str, Any]) -> list[str]:
+    """Why a person's edited ``fields`` cannot be stored for ``task``: the channel's hard
+    limits (a person's own words are not fact-checked: they are the merchant's)."""
+    return [p.message for p in SPECS[task].validate(fields) if p.severity == "error"]

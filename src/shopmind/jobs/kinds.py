@@ -276,6 +276,77 @@ def _run_rebuild(ctx: JobContext) -> dict[str, Any]:
     return {"counts": counts, "text": f"rebuilt the daily figures: {rows}"}
 
 
+# -- content ------------------------------------------------------------------------------
+
+MAX_JOB_PRODUCTS = 10_000
+
+
+def _check_content(params: dict[str, Any], _uploads: Path | None) -> dict[str, Any]:
+    from shopmind.content import TASKS
+    from shopmind.content.generate import MAX_VARIANTS, WRITERS
+
+    _only(params, {"task", "language", "n", "seed", "writer", "product_ids", "redo"})
+    if params.get("task") not in TASKS:
+        raise JobError(f"task: must be one of {', '.join(TASKS)}")
+    params["language"] = params.get("language", "en")
+    if params["language"] not in ("en", "zh"):
+        raise JobError("language: must be en or zh")
+    params["writer"] = params.get("writer", "model")
+    if params["writer"] not in WRITERS:
+        raise JobError(f"writer: must be one of {', '.join(WRITERS)}")
+    params.setdefault("n", 3)
+    _number(params, "n", 1, MAX_VARIANTS, integer=True)
+    _number(params, "seed", 0, 2**31 - 1, integer=True)
+    ids = params.get("product_ids")
+    if ids is None:
+        params.pop("product_ids", None)  # the whole catalogue
+    elif not isinstance(ids, list) or not all(isinstance(i, str) and 0 < len(i) <= 255
+                                              for i in ids):  # fmt: skip
+        raise JobError("product_ids: must be a list of product ids")
+    elif not 0 < len(ids) <= MAX_JOB_PRODUCTS:
+        raise JobError(f"product_ids: give 1 to {MAX_JOB_PRODUCTS} ids, or none for every product")
+    if not isinstance(params.get("redo", False), bool):
+        raise JobError("redo: must be true or false")
+    params["redo"] = bool(params.get("redo", False))
+    return params
+
+
+def _run_content(ctx: JobContext) -> dict[str, Any]:
+    from shopmind.content import run as runs
+    from shopmind.content import source as sources
+    from shopmind.content.generate import Options
+    from shopmind.models.llm import LLMError, load_language_model
+
+    p = ctx.params
+    options = Options(n=p["n"], language=p["language"], seed=p.get("seed"), writer=p["writer"])
+    ctx.stage("choosing products")
+    try:
+        if "product_ids" in p:
+            products = [sources.store_product(ctx.store, ref) for ref in p["product_ids"]]
+        else:
+            products = list(sources.store_products(ctx.store))
+    except LookupError as exc:
+        raise JobError(str(exc)) from exc
+    try:
+        lm = load_language_model(ctx.settings) if p["writer"] == "model" else None
+    except LLMError as exc:
+        raise JobError(str(exc)) from exc
+    chosen = products if p["redo"] else runs.pending(ctx.store, lm, p["task"], options, products)
+    skipped = len(products) - len(chosen)
+    ctx.stage(f"writing {p['task']}", total=len(chosen))
+    try:
+        counts = runs.write_all(ctx.store, lm, p["task"], chosen, options, job_id=ctx.job_id,
+                                progress=ctx.progress)  # fmt: skip
+    except LLMError as exc:
+        raise JobError(f"language model: {exc}") from exc
+    text = (
+        f"{p['task']}: {counts['variants']:,} variants for {counts['written']:,} of "
+        f"{counts['products']:,} products; {counts['empty']:,} without a variant that passed; "
+        f"{skipped:,} already done the same way"
+    )
+    return {**counts, "skipped": skipped, "task": p["task"], "text": text}
+
+
 register(JobKind("reviews.train", "Train a sentiment model", _run_train, _check_train,
                  lambda p: f"train:reviews/{p['tier']}"))  # fmt: skip
 register(JobKind("reviews.analyze", "Score the store's reviews", _run_analyze, _check_analyze,
@@ -286,3 +357,5 @@ register(JobKind("store.rebuild-aggregates", "Rebuild the daily figures", _run_r
                  _check_nothing, lambda p: "import"))  # fmt: skip
 register(JobKind("import.validate", "Check a file without importing it", _run_validate,
                  _check_validate, lambda p: None))  # fmt: skip
+register(JobKind("content.generate", "Write copy", _run_content, _check_content,
+                 lambda p: f"content:{p['task']}:{p['language']}"))  # fmt: skip

@@ -157,10 +157,12 @@ def list_drafts(
     status: str | None = None,
     task: str | None = None,
     product_key: str | None = None,
+    job_id: int | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> list[DraftView]:
-    """Drafts, newest first (then by rank), filtered by status, task and product."""
+    """Drafts, newest first (then by rank), filtered by status, task, product and the
+    job that wrote them."""
     if status is not None and status not in STATUSES:
         raise ValueError(f"status {status!r} is not one of {', '.join(STATUSES)}")
     query = select(ContentDraft)
@@ -170,6 +172,8 @@ def list_drafts(
         query = query.where(ContentDraft.task == task)
     if product_key is not None:
         query = query.where(ContentDraft.product_key == product_key)
+    if job_id is not None:
+        query = query.where(ContentDraft.job_id == job_id)
     query = query.order_by(
         ContentDraft.created_at.desc(), ContentDraft.product_key, ContentDraft.rank
     )

@@ -43,6 +43,7 @@ NAV: list[tuple[str, str, bool]] = [
     ("/", i18n.N_("Overview"), False),
     ("/products", i18n.N_("Products"), False),
     ("/reviews", i18n.N_("Reviews"), False),
+    ("/content", i18n.N_("Content"), False),
     ("/imports", i18n.N_("Imports"), True),
     ("/jobs", i18n.N_("Jobs"), False),
     ("/settings", i18n.N_("Settings"), False),

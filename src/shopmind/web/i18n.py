@@ -80,6 +80,7 @@ VALUE_MESSAGES = (
     N_("Import a file"),
     N_("Check a file without importing it"),
     N_("Rebuild the daily figures"),
+    N_("Write copy"),
     # the descriptions of the settings (shopmind.config.Settings, but workspace)
     N_("SQLAlchemy URL; empty means SQLite."),
     N_("Store currency (ISO 4217) used when an import or event names none."),

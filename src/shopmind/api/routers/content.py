@@ -22,7 +22,7 @@ from shopmind.config import Settings
 from shopmind.content import TASKS
 from shopmind.content import source as sources
 from shopmind.content.generate import MAX_VARIANTS, Options, token_budget
-from shopmind.content.run import write_copy
+from shopmind.content.run import edit_problems, write_copy
 from shopmind.models.llm import LLMError, LLMRequestError, load_language_model
 from shopmind.store import content as drafts
 from shopmind.store.db import Store
@@ -158,14 +158,12 @@ def list_content_drafts(
 def patch_content_draft(
     draft_id: Annotated[int, Path(ge=1, le=2**31 - 1)], body: DraftPatch, store: StoreDep
 ) -> drafts.DraftView:
-    from shopmind.content import SPECS
-
     try:
         draft = drafts.get_draft(store, draft_id)
         if body.fields is not None:
-            problems = [p for p in SPECS[draft.task].validate(body.fields) if p.severity == "error"]
+            problems = edit_problems(draft.task, body.fields)
             if problems:
-                raise _invalid("fields", "; ".join(p.message for p in problems))
+                raise _invalid("fields", "; ".join(problems))
             draft = drafts.edit(store, draft_id, body.fields, by="api")
         if body.status is not None:
             draft = drafts.decide(store, draft_id, body.status, by="api")

@@ -1,13 +1,23 @@
 """One module per dashboard page; each exposes ``router``. Later capabilities add theirs
 to ``PAGE_ROUTERS`` and a navigation entry to ``shopmind.web.app.NAV``."""
 
-from shopmind.web.pages import imports, jobs, login, overview, products, reviews, settings
+from shopmind.web.pages import (
+    content,
+    imports,
+    jobs,
+    login,
+    overview,
+    products,
+    reviews,
+    settings,
+)
 
 PAGE_ROUTERS = [
     login.router,
     overview.router,
     products.router,
     reviews.router,
+    content.router,
     imports.router,
     jobs.router,
     settings.router,
