@@ -30,8 +30,20 @@ def test_demo_end_to_end_and_rerun(tmp_path: Path, monkeypatch) -> None:
     dashboard = text.split("model versions and hostile text")[1]
     assert "last 28 days" in dashboard and "revenue" in dashboard
     assert "with password" in dashboard and "http://127.0.0.1:8000/" in dashboard
+    # issue 9: the facts writer covers the catalogue; the model's titles are guarded and the
+    # instruction hidden in a product title is removed before the model reads it
+    content = ctx.results["content"]
+    assert content["rules"]["written"] == ctx.products or content["rules"]["written"] > 0
+    model = content["model"]
+    assert model["ignored_instructions"] == ["title"] and model["variants"]
+    for variant in model["variants"]:
+        assert "waterproof" not in variant["fields"]["title"].lower()
+        assert "award" not in variant["fields"]["title"].lower()
+    assert "content generate" in text
     first = len(text)
     again = run_demo(tmp_path / "demo", customers=400, days=14, seed=3, console=console)
     assert again.results["summary"].counts == summary.counts  # re-running adds nothing
     rerun = out.getvalue()[first:]
     assert "with password" not in rerun and "users set-password" in rerun
+    assert "(0 drafts for 0 products" in rerun.replace("SEO titles and meta descriptions by the "
+                                                        "facts writer: ", "(")  # fmt: skip
