@@ -50,6 +50,7 @@ from shopmind.content.rules import rules_variants
 from shopmind.content.scoring import score_variants
 from shopmind.content.spec import Problem, identity, validate_text
 from shopmind.content.strip import strip_unsupported
+from shopmind.content.textcheck import banned_in
 from shopmind.models.llm.base import LanguageModel
 
 # Token budgets for the answers that take several lines; one-line answers get a budget
@@ -133,13 +134,18 @@ class Answer:
     removed: list[Claim] = field(default_factory=list)  # cut out
 
 
-def guard_answer(ask: Ask, text: str, guard: FactGuard) -> Answer:
+def guard_answer(ask: Ask, text: str, guard: FactGuard, banned: Sequence[str] = ()) -> Answer:
     """One answer repaired by its field's rules and cut of unsupported claims. A list
     item, a heading or a question with an unsupported claim is refused whole; a longer
     text loses the sentence or clause. An answer that is not copy at all
     (:func:`~shopmind.content.quality.off_task`) is refused with the reason."""
     target, changes = ask.target, []
     why = off_task(text, guard.facts, single_line=ask.single_line)
+    used = banned_in(text, banned)
+    if why is None and used:
+        message = f"the answer uses a banned word: {', '.join(used)}"
+        key = ask.sub.name if ask.sub else None
+        return Answer(None, [Problem(ask.field.name, None, "banned-word", message, key=key)])
     if why is not None:
         return Answer(None, [Problem(ask.field.name, None, "off-task", why,
                                      key=ask.sub.name if ask.sub else None)])  # fmt: skip
@@ -198,11 +204,12 @@ class _Run:
                 self.checks["answers"] += 1
                 self.checks["tokens"] += candidate.completion_tokens or 0
                 text = clean_answer(ask, candidate.text, candidate.finish_reason != "length")
-                answer = guard_answer(ask, text, self.guard)
+                voice = self.opts.voice or Voice()
+                answer = guard_answer(ask, text, self.guard, voice.banned_words)
                 if answer.unsupported or answer.removed:
                     self.checks["unsupported"] += 1
                 if answer.value is None:
-                    if any(p.rule == "off-task" for p in answer.problems):
+                    if any(p.rule in ("off-task", "banned-word") for p in answer.problems):
                         self.checks["off_task"] += 1
                     elif not answer.unsupported and not answer.removed:
                         self.checks["spec"] += 1
@@ -231,7 +238,10 @@ class _Run:
 def _reason(answer: Answer) -> str:
     if answer.unsupported or answer.removed:  # left, or cut leaving too little
         return "unsupported-claims"
-    return "off-task" if any(p.rule == "off-task" for p in answer.problems) else "spec"
+    for rule in ("off-task", "banned-word"):
+        if any(p.rule == rule for p in answer.problems):
+            return rule
+    return "spec"
 
 
 def _feedback(answer: Answer) -> list[str]:
@@ -240,7 +250,7 @@ def _feedback(answer: Answer) -> list[str]:
     for p in answer.problems:
         if p.severity != "error" or (claims and p.rule == "empty"):
             continue
-        if p.rule == "off-task":
+        if p.rule in ("off-task", "banned-word"):
             notes.append(p.message.replace("the answer", "an answer", 1))
         elif p.rule == "empty":
             notes.append("the answer was empty")
@@ -339,9 +349,12 @@ def generate_copy(
                                 "field": None, "attempt": None, "text": "",
                                 "details": claims + errors})  # fmt: skip
     if opts.writer == "rules" or (opts.fill and len(passed) < opts.n):
+        banned = (opts.voice or Voice()).banned_words
         for fields in rules_variants(task, product, opts.language):
             if len(passed) >= opts.n:
                 break
+            if banned_in(SPECS[task].text(fields), banned):
+                continue
             guarded = guard_variant(task, fields, run.guard)
             if guarded.ok and guarded.fields not in [f for _, f in passed]:
                 passed.append(("rules", guarded.fields))

@@ -11,10 +11,13 @@ facts writer alone); :func:`edit_problems` checks a person's edit.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from shopmind.content.channels import SPECS
 from shopmind.content.generate import Options, generate_copy
+from shopmind.content.prompts import Voice
+from shopmind.content.voice import ExampleBank
 from shopmind.models.llm.base import LanguageModel
 from shopmind.store import content as drafts
 from shopmind.store.db import Store
@@ -33,9 +36,15 @@ def write_copy(
     *,
     save: bool = True,
     job_id: int | None = None,
+    bank: ExampleBank | None = None,
+    examples: int = 2,
 ) -> dict[str, Any]:
     """One product's copy (:func:`~shopmind.content.generate.generate_copy`), stored as
-    drafts when ``save`` and any variant passed."""
+    drafts when ``save`` and any variant passed. With ``bank``, the voice carries up to
+    ``examples`` descriptions of the store's most similar products."""
+    if bank is not None and examples > 0 and lm is not None:
+        voice = bank.voice_for(options.voice or Voice(), product, examples)
+        options = replace(options, voice=voice)
     result = generate_copy(lm, task, product, options)
     if save and store is not None and result["variants"]:
         saved = drafts.save_run(
@@ -76,11 +85,14 @@ def write_all(
     *,
     job_id: int | None = None,
     progress: Callable[[int], None] | None = None,
+    bank: ExampleBank | None = None,
+    examples: int = 2,
 ) -> dict[str, int]:
     """:func:`write_copy` for each product, storing drafts; counts for a summary."""
     counts = {"products": len(products), "written": 0, "empty": 0, "variants": 0}
     for i, product in enumerate(products, start=1):
-        result = write_copy(store, lm, task, product, options, job_id=job_id)
+        result = write_copy(store, lm, task, product, options, job_id=job_id, bank=bank,
+                            examples=examples)  # fmt: skip
         counts["variants"] += len(result["variants"])
         counts["written" if result["variants"] else "empty"] += 1
         if progress is not None:
