@@ -128,3 +128,20 @@ def test_the_content_page_in_chinese(site):  # noqa: F811
     log_in(client, ADMIN)
     page = client.get("/content", headers={"Accept-Language": "zh-CN,zh;q=0.9"}).text
     assert re.search(r"<h1>内容</h1>", page) and "开始撰写" in page and "商品描述" in page
+
+
+def test_an_article_written_from_the_page_is_a_draft_under_its_topic(site):  # noqa: F811
+    client, store, _ = site
+    add_products(store)
+    log_in(client, ADMIN)
+    started = client.post("/content/article", data={
+        "topic": "a stool for a small kitchen", "k": "2", "writer": "rules",
+        "csrf_token": csrf(client, "/content")}, follow_redirects=False)  # fmt: skip
+    assert started.status_code == 303, started.text
+    job = _wait_job(client, int(started.headers["location"].rsplit("/", 1)[1]))
+    assert job["status"] == "done", job
+    assert job["summary"]["products"][0]["id"] == "stool-1"
+    (draft,) = drafts.list_drafts(store, task="article")
+    page = client.get("/content?task=article").text
+    assert "a stool for a small kitchen" in page and "/products/stool-1" in page
+    assert draft.fields["sections"][0]["heading"] == "Oak Stool"

@@ -928,6 +928,7 @@ def content_generate(
     from shopmind.content import run as runs
     from shopmind.content import source as sources
     from shopmind.content.generate import WRITERS, Options
+    from shopmind.content.voice import voice_from_settings
     from shopmind.models.llm import LLMError, load_language_model
 
     if task not in TASKS:
@@ -946,18 +947,22 @@ def content_generate(
             chosen = list(sources.store_products(store))
     except (LookupError, sources.ProductsFileError) as exc:
         raise fail(str(exc)) from exc
-    options = Options(n=n, language=language, seed=seed, writer=writer)
+    settings = get_settings()
+    options = Options(n=n, language=language, seed=seed, writer=writer,
+                      voice=voice_from_settings(settings))  # fmt: skip
     try:
-        lm = load_language_model(get_settings()) if writer == "model" else None
+        lm = load_language_model(settings) if writer == "model" else None
     except LLMError as exc:
         raise fail(str(exc)) from exc
     if every and not redo:
         chosen = list(runs.pending(store, lm, task, options, chosen))
+    bank = runs.example_bank(store, settings, task, lm) if chosen else None
     results = []
     with progress_bar(f"writing {task}", total=len(chosen)) as progress:
         for i, item in enumerate(chosen, start=1):
             try:
-                result = runs.write_copy(store, lm, task, item, options, save=save)
+                result = runs.write_copy(store, lm, task, item, options, save=save, bank=bank,
+                                         examples=settings.content_examples)  # fmt: skip
             except (LLMError, ValueError) as exc:
                 raise fail(f"product {item['id']}: {exc}") from exc
             results.append(result)
@@ -979,6 +984,57 @@ def content_generate(
         reasons = sorted({d["reason"] for d in result["dropped"]})
         if reasons:
             err.print(f"  dropped: {', '.join(reasons)}")
+
+
+@content_app.command("article")
+def content_article(
+    topic: Annotated[str, typer.Argument(help='What the article is about: "linen for hot days".')],
+    k: Annotated[int, typer.Option("-k", min=1, max=8, help="Products to write about.")] = 4,
+    language: Annotated[str, typer.Option("--language", help="en | zh")] = "en",
+    seed: Annotated[int | None, typer.Option(min=0, help="Seed for reproducible sampling.")] = None,
+    writer: Annotated[
+        str, typer.Option(help="model (topped up by the facts writer) or rules (no model).")
+    ] = "model",
+    save: Annotated[bool, typer.Option("--save/--no-save", help="Store the draft.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Write an article or buying guide on TOPIC from the store's products and FAQ pages.
+
+    The products are the store's most like the topic (MiniLM similarity); each gets a
+    section written from its own facts, linking to its page; the FAQ comes from the
+    store's FAQ pages. Stored as a draft of task article (content drafts).
+    """
+    from shopmind.content import run as runs
+    from shopmind.content.generate import WRITERS, Options
+    from shopmind.content.voice import voice_from_settings
+    from shopmind.models.llm import LLMError, load_language_model
+
+    if writer not in WRITERS:
+        raise fail(f"--writer must be one of {', '.join(WRITERS)}")
+    settings = get_settings()
+    options = Options(n=1, language=language, seed=seed, writer=writer,
+                      voice=voice_from_settings(settings))  # fmt: skip
+    try:
+        lm = load_language_model(settings) if writer == "model" else None
+        result = runs.write_store_article(open_store(), lm, topic, options, k=k, save=save)
+    except (LLMError, ValueError) as exc:
+        raise fail(str(exc)) from exc
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False, indent=1))
+        return
+    products = ", ".join(f"{p['title']} ({p['similarity']:.2f})" for p in result["products"])
+    console.print(f"[bold]{escape(result['topic'])}[/bold] — about: {escape(products)}")
+    for variant in result["variants"]:
+        fields = variant["fields"]
+        console.print(f"# {fields['title']}\n{fields['meta_description']}", markup=False)
+        for section in fields["sections"]:
+            console.print(f"\n## {section['heading']} ({section.get('link', '')})\n"
+                          f"{section['body']}", markup=False, highlight=False)  # fmt: skip
+        for qa in fields.get("faq") or []:
+            console.print(f"\nQ: {qa['question']}\nA: {qa['answer']}", markup=False)
+    if not result["variants"]:
+        err.print("no article passed the checks: " + ", ".join(
+            sorted({d["reason"] for d in result["dropped"]})))  # fmt: skip
 
 
 @content_app.command("drafts")
@@ -1026,6 +1082,46 @@ def content_approve(draft_id: Annotated[int, typer.Argument(help="The draft's id
 def content_reject(draft_id: Annotated[int, typer.Argument(help="The draft's id.")]) -> None:
     """Reject a draft."""
     _decide(draft_id, "rejected")
+
+
+@content_app.command("export")
+def content_export(
+    fmt: Annotated[
+        str, typer.Option("--format", help="shopify-csv | gmc-tsv | gmc-xml (Merchant Center).")
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The file to write.")],
+    language: Annotated[str, typer.Option("--language", help="en | zh")] = "en",
+    shop_url: Annotated[
+        str | None,
+        typer.Option(
+            help="gmc-*: the shop's address. Links are SHOP_URL/products/HANDLE, or "
+            "SHOP_URL with {handle} filled in when it holds that placeholder."
+        ),
+    ] = None,
+    raw: Annotated[
+        bool, typer.Option("--raw", help="shopify-csv: leave formula-like cells as they are.")
+    ] = False,
+) -> None:
+    """Write approved copy to a Shopify product CSV or a Google Merchant Center feed.
+
+    Only approved drafts leave the store (docs/exports.md): shopify-csv updates Body
+    (HTML), SEO Title and SEO Description by Handle; gmc-tsv and gmc-xml list the active
+    products, with approved merchant-feed copy marked as AI-written.
+    """
+    from shopmind.content import export
+
+    if fmt not in export.FORMATS:
+        raise fail(f"--format must be one of {', '.join(export.FORMATS)}")
+    if fmt != "shopify-csv" and not shop_url:
+        raise fail("--shop-url is needed for a Merchant Center feed (its products' links)")
+    store = open_store()
+    try:
+        result = export.write(store, fmt, output, language, shop_url=shop_url or "", raw=raw)
+    except (ValueError, OSError) as exc:
+        raise fail(str(exc)) from exc
+    console.print(
+        f"{output}: {export.summary(result)}", markup=False, highlight=False, soft_wrap=True
+    )
 
 
 @app.command()

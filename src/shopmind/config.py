@@ -192,6 +192,26 @@ class Settings(BaseSettings):
         default=3, ge=0, le=10, description="Retries after a refused connection, 429 or 5xx."
     )
 
+    # The content studio's brand voice (docs/content.md).
+    content_tone: str = Field(
+        default="clear, warm and concrete",
+        max_length=200,
+        pattern=r"^[^\x00-\x1f\x7f]*$",
+        description="The tone copy is written in, in a few words.",
+    )
+    content_banned_words: str = Field(
+        default="", max_length=2000, pattern=r"^[^\x00-\x1f\x7f]*$",
+        description="Words copy never uses, separated by commas.",
+    )  # fmt: skip
+    content_keywords: str = Field(
+        default="", max_length=2000, pattern=r"^[^\x00-\x1f\x7f]*$",
+        description="Words copy works in where they fit, separated by commas.",
+    )  # fmt: skip
+    content_examples: int = Field(
+        default=2, ge=0, le=4,
+        description="Descriptions of similar products of the store shown to the model.",
+    )  # fmt: skip
+
     @field_validator("currency")
     @classmethod
     def _upper(cls, value: str) -> str:

@@ -17,6 +17,7 @@ from shopmind.api.limits import BodySizeLimit
 from shopmind.api.routers import chat as chat_routes
 from shopmind.api.routers import content as content_routes
 from shopmind.api.routers import events as events_routes
+from shopmind.api.routers import feeds as feeds_routes
 from shopmind.api.routers import health as health_routes
 from shopmind.api.routers import jobs as jobs_routes
 from shopmind.api.routers import models as models_routes
@@ -91,6 +92,7 @@ def create_app(
     app.include_router(settings_routes.router, **secured)
     app.include_router(chat_routes.router, **secured)
     app.include_router(content_routes.router, **secured)
+    app.include_router(feeds_routes.router, **secured)
     mount_dashboard(app)
     return app
 

@@ -117,6 +117,9 @@ SPECS: dict[str, Spec] = {spec.task: spec for spec in (
               max_items=20, unique=True, source=_OWN, record=(
                   Field("heading", "text", "the section heading", max_chars=120),
                   Field("body", "text", "the section text", max_chars=5000, single_line=False),
+                  Field("link", "text", "the store page the section is about (a path or URL; "
+                        "not copy)", required=False, max_chars=2048, pattern=r"(/|https?://)\S*",
+                        copy=False),
               )),
         Field("faq", "records", "0–10 questions, each {question, answer}", required=False,
               max_items=10, unique=True, source=_OWN, record=(

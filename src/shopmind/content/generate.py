@@ -306,7 +306,7 @@ def _records(run: _Run, first: Ask, need: int) -> list[dict[str, Any]]:
     records = []
     for head in run.sample(first, need):
         record = {first.sub.name: head}  # type: ignore[union-attr]
-        for sub in first.field.record[1:]:
+        for sub in (sub for sub in first.field.record[1:] if sub.copy):
             answer = run.sample(Ask(run.task, first.field, sub), 1, item=head)
             if not answer:
                 break

@@ -167,7 +167,7 @@ def asks(task: str) -> list[Ask]:
     out: list[Ask] = []
     for f in asked_fields(SPECS[task]):
         if f.kind == "records":
-            out += [Ask(task, f, sub) for sub in f.record]
+            out += [Ask(task, f, sub) for sub in f.record if sub.copy]
         else:
             out.append(Ask(task, f))
     return out

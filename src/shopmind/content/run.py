@@ -10,6 +10,7 @@ facts writer alone); :func:`edit_problems` checks a person's edit.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -104,3 +105,69 @@ def edit_problems(task: str, fields: Mapping[str, Any]) -> list[str]:
     """Why a person's edited ``fields`` cannot be stored for ``task``: the channel's hard
     limits (a person's own words are not fact-checked: they are the merchant's)."""
     return [p.message for p in SPECS[task].validate(fields) if p.severity == "error"]
+
+
+def store_faq(store: Store) -> list[dict[str, str]]:
+    """The store's FAQ pairs (imported pages of kind ``faq``)."""
+    from sqlalchemy import select
+
+    from shopmind.store.models import Page
+
+    with store.session() as s:
+        rows = s.execute(select(Page.question, Page.body).where(Page.kind == "faq")).all()
+    return [{"question": q, "answer": a} for q, a in rows if q and a]
+
+
+def article_key(topic: str) -> str:
+    """The drafts' product key of an article: ``article:`` and the topic as a slug."""
+    slug = "-".join(re.findall(r"[^\W_]+", topic.casefold()))[:200]
+    return f"article:{slug or 'untitled'}"
+
+
+def write_store_article(
+    store: Store,
+    lm: LanguageModel | None,
+    topic: str,
+    options: Options,
+    *,
+    k: int = 4,
+    save: bool = True,
+    job_id: int | None = None,
+) -> dict[str, Any]:
+    """An article on ``topic`` from the store's products and FAQ pages, stored as a draft
+    (product key :func:`article_key`)."""
+    from shopmind.content import source
+    from shopmind.content.article import rank_faq, rank_products, write_article
+
+    products = list(source.store_products(store))
+    ranked = rank_products(topic, products, k=k)
+    faq = rank_faq(topic, store_faq(store))
+    result = write_article(lm, topic, [p for p, _ in ranked], faq, options)
+    scores = [round(similarity, 3) for _, similarity in ranked]
+    result["products"] = [
+        {**p, "similarity": s} for p, s in zip(result["products"], scores, strict=False)
+    ]
+    if save and result["variants"]:
+        saved = drafts.save_run(
+            store, product_key=article_key(result["topic"]), product_id=None, task="article",
+            language=options.language,
+            variants=[(v["fields"], v["scores"], v["writer"]) for v in result["variants"]],
+            model=model_label(lm), settings={**options.settings(), "topic": result["topic"]},
+            job_id=job_id,
+        )  # fmt: skip
+        for variant, draft in zip(result["variants"], saved, strict=True):
+            variant["draft_id"] = draft.id
+    return result
+
+
+def example_bank(
+    store: Store, settings: Any, task: str, lm: LanguageModel | None, limit: int = 1000
+) -> ExampleBank | None:
+    """The store's copy to show the model for ``task`` (``None`` where no example is shown:
+    no model, a task of one-line texts, or ``content_examples = 0``)."""
+    from shopmind.content import source
+    from shopmind.content.voice import needs_examples
+
+    if lm is None or settings.content_examples <= 0 or not needs_examples(task):
+        return None
+    return ExampleBank.from_products(source.store_products(store), limit=limit)

@@ -63,6 +63,7 @@ class Field:
     counter: str = "code_points"
     record: tuple[Field, ...] = ()  # the fields of each record, for kind "records"
     source: str = ""  # where the limits come from
+    copy: bool = True  # read by the fact guard and the scores (False: a link, an id)
 
     def count(self, text: str) -> int:
         return COUNTERS[self.counter](text)
@@ -130,7 +131,7 @@ class Spec:
                         found += [
                             (spec_field.name, i, sub.name, record[sub.name])
                             for sub in spec_field.record
-                            if isinstance(record.get(sub.name), str)
+                            if sub.copy and isinstance(record.get(sub.name), str)
                         ]
         return found
 

@@ -315,10 +315,12 @@ def _run_content(ctx: JobContext) -> dict[str, Any]:
     from shopmind.content import run as runs
     from shopmind.content import source as sources
     from shopmind.content.generate import Options
+    from shopmind.content.voice import voice_from_settings
     from shopmind.models.llm import LLMError, load_language_model
 
     p = ctx.params
-    options = Options(n=p["n"], language=p["language"], seed=p.get("seed"), writer=p["writer"])
+    options = Options(n=p["n"], language=p["language"], seed=p.get("seed"), writer=p["writer"],
+                      voice=voice_from_settings(ctx.settings))  # fmt: skip
     ctx.stage("choosing products")
     try:
         if "product_ids" in p:
@@ -333,10 +335,14 @@ def _run_content(ctx: JobContext) -> dict[str, Any]:
         raise JobError(str(exc)) from exc
     chosen = products if p["redo"] else runs.pending(ctx.store, lm, p["task"], options, products)
     skipped = len(products) - len(chosen)
+    if chosen:
+        ctx.stage("reading the store's copy for examples")
+    bank = runs.example_bank(ctx.store, ctx.settings, p["task"], lm, limit=5000) if chosen else None
     ctx.stage(f"writing {p['task']}", total=len(chosen))
     try:
         counts = runs.write_all(ctx.store, lm, p["task"], chosen, options, job_id=ctx.job_id,
-                                progress=ctx.progress)  # fmt: skip
+                                progress=ctx.progress, bank=bank,
+                                examples=ctx.settings.content_examples)  # fmt: skip
     except LLMError as exc:
         raise JobError(f"language model: {exc}") from exc
     text = (
@@ -345,6 +351,51 @@ def _run_content(ctx: JobContext) -> dict[str, Any]:
         f"{skipped:,} already done the same way"
     )
     return {**counts, "skipped": skipped, "task": p["task"], "text": text}
+
+
+def _check_article(params: dict[str, Any], _uploads: Path | None) -> dict[str, Any]:
+    from shopmind.content.generate import WRITERS
+
+    _only(params, {"topic", "k", "language", "seed", "writer"})
+    topic = params.get("topic")
+    if not isinstance(topic, str) or not topic.strip() or len(topic) > 200:
+        raise JobError("topic: give the article's topic, at most 200 characters")
+    if any(ord(c) < 32 or ord(c) == 127 for c in topic):
+        raise JobError("topic: holds control characters")
+    params["topic"] = " ".join(topic.split())
+    params.setdefault("k", 4)
+    _number(params, "k", 1, 8, integer=True)
+    params["language"] = params.get("language", "en")
+    if params["language"] not in ("en", "zh"):
+        raise JobError("language: must be en or zh")
+    params["writer"] = params.get("writer", "model")
+    if params["writer"] not in WRITERS:
+        raise JobError(f"writer: must be one of {', '.join(WRITERS)}")
+    _number(params, "seed", 0, 2**31 - 1, integer=True)
+    return params
+
+
+def _run_article(ctx: JobContext) -> dict[str, Any]:
+    from shopmind.content import run as runs
+    from shopmind.content.generate import Options
+    from shopmind.content.voice import voice_from_settings
+    from shopmind.models.llm import LLMError, load_language_model
+
+    p = ctx.params
+    options = Options(n=1, language=p["language"], seed=p.get("seed"), writer=p["writer"],
+                      voice=voice_from_settings(ctx.settings))  # fmt: skip
+    ctx.stage(f"writing an article on {p['topic']}")
+    try:
+        lm = load_language_model(ctx.settings) if p["writer"] == "model" else None
+        result = runs.write_store_article(ctx.store, lm, p["topic"], options, k=p["k"],
+                                          job_id=ctx.job_id)  # fmt: skip
+    except (LLMError, ValueError) as exc:
+        raise JobError(str(exc)) from exc
+    products = ", ".join(str(x["title"]) for x in result["products"])
+    text = (f"an article on {result['topic']!r} about {products}"
+            if result["variants"] else "no article passed the checks")  # fmt: skip
+    return {"topic": result["topic"], "products": result["products"],
+            "variants": len(result["variants"]), "text": text}  # fmt: skip
 
 
 register(JobKind("reviews.train", "Train a sentiment model", _run_train, _check_train,
@@ -359,3 +410,5 @@ register(JobKind("import.validate", "Check a file without importing it", _run_va
                  _check_validate, lambda p: None))  # fmt: skip
 register(JobKind("content.generate", "Write copy", _run_content, _check_content,
                  lambda p: f"content:{p['task']}:{p['language']}"))  # fmt: skip
+register(JobKind("content.article", "Write an article", _run_article, _check_article,
+                 lambda p: "content:article"))  # fmt: skip

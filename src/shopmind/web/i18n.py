@@ -81,6 +81,7 @@ VALUE_MESSAGES = (
     N_("Check a file without importing it"),
     N_("Rebuild the daily figures"),
     N_("Write copy"),
+    N_("Write an article"),
     # the descriptions of the settings (shopmind.config.Settings, but workspace)
     N_("SQLAlchemy URL; empty means SQLite."),
     N_("Store currency (ISO 4217) used when an import or event names none."),
@@ -100,6 +101,10 @@ VALUE_MESSAGES = (
     N_("First lock-out; doubles per further failure."),
     N_("Hours a dashboard log-in lasts."),
     N_("Language-model backend: local (in this process) or openai (a server)."),
+    N_("The tone copy is written in, in a few words."),
+    N_("Words copy never uses, separated by commas."),
+    N_("Words copy works in where they fit, separated by commas."),
+    N_("Descriptions of similar products of the store shown to the model."),
     N_(
         "local: a model folder, .gguf file or cached Hugging Face id (empty: the packaged "
         "SmolLM2-135M-Instruct); openai: the model the server serves."

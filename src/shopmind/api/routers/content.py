@@ -22,7 +22,8 @@ from shopmind.config import Settings
 from shopmind.content import TASKS
 from shopmind.content import source as sources
 from shopmind.content.generate import MAX_VARIANTS, Options, token_budget
-from shopmind.content.run import edit_problems, write_copy
+from shopmind.content.run import edit_problems, example_bank, write_copy, write_store_article
+from shopmind.content.voice import voice_from_settings
 from shopmind.models.llm import LLMError, LLMRequestError, load_language_model
 from shopmind.store import content as drafts
 from shopmind.store.db import Store
@@ -102,9 +103,12 @@ def _products(store: Store, body: GenerateRequest) -> list[dict[str, Any]]:
 def _run(
     settings: Settings, store: Store, body: GenerateRequest, items: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    options = Options(n=body.n, language=body.language, seed=body.seed, writer=body.writer)
+    options = Options(n=body.n, language=body.language, seed=body.seed, writer=body.writer,
+                      voice=voice_from_settings(settings))  # fmt: skip
     lm = load_language_model(settings) if body.writer == "model" else None
-    return {"results": [write_copy(store, lm, body.task, item, options, save=body.save)
+    bank = example_bank(store, settings, body.task, lm)
+    return {"results": [write_copy(store, lm, body.task, item, options, save=body.save,
+                                   bank=bank, examples=settings.content_examples)
                         for item in items]}  # fmt: skip
 
 
@@ -132,6 +136,61 @@ async def generate(
             return GenerateResponse(**await run_in_threadpool(_run, settings, store, body, items))
         except LLMRequestError as exc:  # the products and the answer do not fit the model
             raise _invalid("products", str(exc)) from None
+        except LLMError as exc:
+            raise HTTPException(502, f"language model: {exc}") from None
+
+
+class ArticleRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    topic: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+    k: Annotated[int, Field(ge=1, le=8)] = 4
+    language: Literal["en", "zh"] = "en"
+    seed: Annotated[int | None, Field(ge=0)] = None
+    writer: Literal["model", "rules"] = "model"
+    save: bool = True
+
+
+class ArticleResponse(BaseModel):
+    """``{"topic", "task", "language", "model", "products", "variants", "faq_jsonld",
+    "dropped", "checks"}`` (docs/content.md)."""
+
+    topic: str
+    task: str
+    language: str
+    model: str | None
+    products: list[dict[str, Any]]
+    variants: list[dict[str, Any]]
+    faq_jsonld: dict[str, Any] | None
+    dropped: list[dict[str, Any]]
+    checks: dict[str, int]
+
+
+@router.post(
+    "/content/article",
+    summary="An article on a topic from the store's products and FAQ pages",
+    responses={
+        422: {"model": InvalidRequest, "description": "No product fits the topic, or a bad field"},
+        502: {"model": ErrorResponse, "description": "The language model failed"},
+        503: {"model": ErrorResponse, "description": "Every model slot busy (Retry-After)"},
+    },
+    openapi_extra=rate_cost(1, per_units=TOKENS_PER_RATE_TOKEN),
+)
+async def content_article(
+    body: ArticleRequest, request: Request, store: StoreDep, settings: SettingsDep
+) -> ArticleResponse:
+    charge_units(request, body.k * 400 if body.writer == "model" else 1)
+    options = Options(n=1, language=body.language, seed=body.seed, writer=body.writer,
+                      voice=voice_from_settings(settings))  # fmt: skip
+
+    def run() -> dict[str, Any]:
+        lm = load_language_model(settings) if body.writer == "model" else None
+        return write_store_article(store, lm, body.topic, options, k=body.k, save=body.save)
+
+    async with work_slot(request):
+        try:
+            return ArticleResponse(**await run_in_threadpool(run))
+        except (ValueError, LLMRequestError) as exc:  # no product fits; too long for the model
+            raise _invalid("topic", str(exc)) from None
         except LLMError as exc:
             raise HTTPException(502, f"language model: {exc}") from None
 

@@ -84,7 +84,7 @@ def _page(
     rows = [{"draft": d, "fields": _shown(d.task, d.fields), "title": titles.get(d.product_id)}
             for d in found[:PER_PAGE]]  # fmt: skip
     picker = search_products(store, q, per_page=PICK)
-    jobs = [j for j in recent_jobs(store, settings, 20) if j.kind == "content.generate"][:5]
+    jobs = [j for j in recent_jobs(store, settings, 20) if j.kind.startswith("content.")][:5]
     return render(
         request,
         "content.html",
@@ -145,6 +145,23 @@ def start_generate(
         params["product_ids"] = list(dict.fromkeys(product_ids))
     try:
         job_id = job_runner(request).submit("content.generate", params, created_by=viewer.email)
+    except (JobError, jobstore.JobConflict) as exc:
+        return _page(request, error=str(exc), status_code=409)
+    return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
+
+@router.post("/content/article")
+def start_article(
+    request: Request,
+    viewer: AdminFormDep,
+    topic: Annotated[str, Form(max_length=200)],
+    k: Annotated[int, Form(ge=1, le=8)] = 4,
+    language: Annotated[str, Form(max_length=4)] = "en",
+    writer: Annotated[str, Form(max_length=8)] = "model",
+) -> Response:
+    params = {"topic": topic, "k": k, "language": language, "writer": writer}
+    try:
+        job_id = job_runner(request).submit("content.article", params, created_by=viewer.email)
     except (JobError, jobstore.JobConflict) as exc:
         return _page(request, error=str(exc), status_code=409)
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
