@@ -145,3 +145,26 @@ def test_an_article_written_from_the_page_is_a_draft_under_its_topic(site):  # n
     page = client.get("/content?task=article").text
     assert "a stool for a small kitchen" in page and "/products/stool-1" in page
     assert draft.fields["sections"][0]["heading"] == "Oak Stool"
+
+
+def test_the_approved_copy_downloads_as_a_shopify_csv_and_a_feed(site):  # noqa: F811
+    import csv
+    import io
+    import xml.etree.ElementTree as ET
+
+    client, store, _ = site
+    add_products(store)
+    log_in(client, VIEWER)
+    saved = drafts.save_run(store, product_key="stool-1", product_id=1, task="seo", language="en",
+                            variants=[({"title": "Oak Stool | Hewn", "meta_description": "Oiled."},
+                                       {})], model="rules", settings={})  # fmt: skip
+    drafts.decide(store, saved[0].id, "approved")
+    got = client.get("/content/export?format=shopify-csv")
+    assert got.status_code == 200 and "shopify-products.csv" in got.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(got.content.decode("utf-8"))))
+    assert [(r["Handle"], r["SEO Title"]) for r in rows] == [("stool-1", "Oak Stool | Hewn")]
+    missing = client.get("/content/export?format=gmc-xml")
+    assert missing.status_code == 422 and "shop_url" in missing.text
+    feed = client.get("/content/export?format=gmc-xml&shop_url=https://shop.example.com")
+    assert feed.status_code == 200 and feed.headers["content-type"].startswith("application/xml")
+    assert ET.fromstring(feed.content).tag == "rss"

@@ -3,6 +3,7 @@ drafts with their checks, edit, approve or reject them, download the exports."""
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Annotated, Any
 
@@ -165,6 +166,45 @@ def start_article(
     except (JobError, jobstore.JobConflict) as exc:
         return _page(request, error=str(exc), status_code=409)
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
+
+EXPORTS = {  # format → (file name, media type)
+    "shopify-csv": ("shopify-products.csv", "text/csv; charset=utf-8"),
+    "gmc-tsv": ("google-merchant.tsv", "text/tab-separated-values; charset=utf-8"),
+    "gmc-xml": ("google-merchant.xml", "application/xml"),
+}
+
+
+@router.get("/content/export")
+def download_export(
+    request: Request,
+    viewer: ViewerDep,
+    format: Annotated[str, Query(max_length=16)] = "shopify-csv",
+    language: Annotated[str, Query(max_length=4)] = "en",
+    shop_url: Annotated[str, Query(max_length=2000)] = "",
+) -> Response:
+    """An export of the approved copy as a download (``shopmind content export``)."""
+    from shopmind.content import export
+
+    if format not in EXPORTS:
+        return _page(request, error=f"format: must be one of {', '.join(EXPORTS)}",
+                     status_code=422)  # fmt: skip
+    if format != "shopify-csv" and not shop_url:
+        return _page(request, error="shop_url: the feed needs the shop's address for its links",
+                     status_code=422)  # fmt: skip
+    store = request.app.state.store
+    try:
+        if format == "gmc-xml":
+            body, _ = export.google_merchant_xml_bytes(store, language, shop_url=shop_url)
+        else:
+            text = io.StringIO(newline="")
+            export.write(store, format, text, language, shop_url=shop_url)
+            body = text.getvalue().encode("utf-8")
+    except ValueError as exc:
+        return _page(request, error=str(exc), status_code=422)
+    name, media = EXPORTS[format]
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(body, media_type=media, headers=headers)
 
 
 def _draft(request: Request, draft_id: int) -> drafts.DraftView:
