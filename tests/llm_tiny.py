@@ -19,7 +19,9 @@ SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 CONTEXT = 96
 
 
-def build_tiny_chat_model(folder: Path, seed: int = 0, context: int = CONTEXT) -> Path:
+def build_tiny_chat_model(
+    folder: Path, seed: int = 0, context: int = CONTEXT, hidden: int = 16, layers: int = 1
+) -> Path:
     """Write a tiny Llama chat model (config, weights, tokenizer) into ``folder``."""
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
@@ -40,9 +42,9 @@ def build_tiny_chat_model(folder: Path, seed: int = 0, context: int = CONTEXT) -
     torch.manual_seed(seed)
     config = LlamaConfig(
         vocab_size=len(vocab),
-        hidden_size=16,
-        intermediate_size=32,
-        num_hidden_layers=1,
+        hidden_size=hidden,
+        intermediate_size=2 * hidden,
+        num_hidden_layers=layers,
         num_attention_heads=2,
         num_key_value_heads=2,
         max_position_embeddings=context,

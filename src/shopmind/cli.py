@@ -929,7 +929,7 @@ def content_generate(
     from shopmind.content import source as sources
     from shopmind.content.generate import WRITERS, Options
     from shopmind.content.voice import voice_from_settings
-    from shopmind.models.llm import LLMError, load_language_model
+    from shopmind.models.llm import LLMError
 
     if task not in TASKS:
         raise fail(f"unknown task {task!r}; tasks: {', '.join(TASKS)}")
@@ -951,7 +951,7 @@ def content_generate(
     options = Options(n=n, language=language, seed=seed, writer=writer,
                       voice=voice_from_settings(settings))  # fmt: skip
     try:
-        lm = load_language_model(settings) if writer == "model" else None
+        lm = runs.load_writer(settings) if writer == "model" else None
     except LLMError as exc:
         raise fail(str(exc)) from exc
     if every and not redo:
@@ -1007,7 +1007,7 @@ def content_article(
     from shopmind.content import run as runs
     from shopmind.content.generate import WRITERS, Options
     from shopmind.content.voice import voice_from_settings
-    from shopmind.models.llm import LLMError, load_language_model
+    from shopmind.models.llm import LLMError
 
     if writer not in WRITERS:
         raise fail(f"--writer must be one of {', '.join(WRITERS)}")
@@ -1015,7 +1015,7 @@ def content_article(
     options = Options(n=1, language=language, seed=seed, writer=writer,
                       voice=voice_from_settings(settings))  # fmt: skip
     try:
-        lm = load_language_model(settings) if writer == "model" else None
+        lm = runs.load_writer(settings) if writer == "model" else None
         result = runs.write_store_article(open_store(), lm, topic, options, k=k, save=save)
     except (LLMError, ValueError) as exc:
         raise fail(str(exc)) from exc
@@ -1035,6 +1035,45 @@ def content_article(
     if not result["variants"]:
         err.print("no article passed the checks: " + ", ".join(
             sorted({d["reason"] for d in result["dropped"]})))  # fmt: skip
+
+
+@content_app.command("tune")
+def content_tune(
+    epochs: Annotated[float, typer.Option(min=0.1, max=100, help="Passes over the pairs.")] = 2.0,
+    time_budget: Annotated[
+        float | None, typer.Option("--time-budget", min=1, help="Stop training after N s.")
+    ] = None,
+    held_out: Annotated[int, typer.Option(min=1, max=200, help="Products held out.")] = 8,
+    generate: Annotated[
+        bool, typer.Option("--generate/--no-generate", help="Also measure written copy.")
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Tune the local language model to the store's voice (LoRA on its descriptions).
+
+    Trains an adapter on the store's products with descriptions, measures it on held-out
+    products (their descriptions' loss, and ROUGE-L of the copy written for them, before
+    and after) and publishes it as model content/lora, which the writers then use.
+    """
+    from shopmind.content import source
+    from shopmind.content.tune import TuneError, tune
+
+    settings = get_settings()
+    if settings.llm_backend != "local":
+        raise fail("tuning needs llm_backend = local: a remote server's model cannot be tuned")
+    products = list(source.store_products(open_store()))
+    with progress_bar("training (steps)", total=None) as progress:
+        try:
+            report = tune(products, settings.models_dir, model=settings.llm_model, epochs=epochs,
+                          time_budget_s=time_budget, held_out=held_out, generate=generate,
+                          keep=settings.model_versions_keep, threads=settings.threads,
+                          progress=progress)  # fmt: skip
+        except TuneError as exc:
+            raise fail(str(exc)) from exc
+    if as_json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
+        return
+    console.print(report.summary(), highlight=False)
 
 
 @content_app.command("drafts")

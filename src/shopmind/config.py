@@ -207,6 +207,10 @@ class Settings(BaseSettings):
         default="", max_length=2000, pattern=r"^[^\x00-\x1f\x7f]*$",
         description="Words copy works in where they fit, separated by commas.",
     )  # fmt: skip
+    content_tuned: bool = Field(
+        default=True,
+        description="Write with the adapter tuned to the store's voice, when there is one.",
+    )
     content_examples: int = Field(
         default=2, ge=0, le=4,
         description="Descriptions of similar products of the store shown to the model.",

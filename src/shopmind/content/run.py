@@ -171,3 +171,33 @@ def example_bank(
     if lm is None or settings.content_examples <= 0 or not needs_examples(task):
         return None
     return ExampleBank.from_products(source.store_products(store), limit=limit)
+
+
+_tuned: dict[tuple[str, str, str], LanguageModel] = {}
+
+
+def load_writer(settings: Any) -> LanguageModel:
+    """The language model the writers use: the configured one, with the store's tuned
+    LoRA adapter (``content/lora``, :mod:`shopmind.content.tune`) on it where there is
+    one for that base model and ``content_tuned`` is on. Kept per process and version."""
+    from shopmind.models.llm import load_language_model
+
+    lm = load_language_model(settings)
+    if settings.llm_backend != "local" or not settings.content_tuned:
+        return lm
+    from shopmind.content.tune import load_tuned, registry
+
+    try:
+        version = registry(settings.models_dir).current_id()
+    except Exception:
+        return lm
+    if version is None:
+        return lm
+    key = (str(settings.models_dir), settings.llm_model, version)
+    if key not in _tuned:
+        tuned = load_tuned(settings.models_dir, settings.llm_model)
+        if tuned is None:
+            return lm
+        _tuned.clear()  # one tuned model at a time
+        _tuned[key] = tuned
+    return _tuned[key]

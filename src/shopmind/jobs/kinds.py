@@ -316,7 +316,7 @@ def _run_content(ctx: JobContext) -> dict[str, Any]:
     from shopmind.content import source as sources
     from shopmind.content.generate import Options
     from shopmind.content.voice import voice_from_settings
-    from shopmind.models.llm import LLMError, load_language_model
+    from shopmind.models.llm import LLMError
 
     p = ctx.params
     options = Options(n=p["n"], language=p["language"], seed=p.get("seed"), writer=p["writer"],
@@ -330,7 +330,7 @@ def _run_content(ctx: JobContext) -> dict[str, Any]:
     except LookupError as exc:
         raise JobError(str(exc)) from exc
     try:
-        lm = load_language_model(ctx.settings) if p["writer"] == "model" else None
+        lm = runs.load_writer(ctx.settings) if p["writer"] == "model" else None
     except LLMError as exc:
         raise JobError(str(exc)) from exc
     chosen = products if p["redo"] else runs.pending(ctx.store, lm, p["task"], options, products)
@@ -379,14 +379,14 @@ def _run_article(ctx: JobContext) -> dict[str, Any]:
     from shopmind.content import run as runs
     from shopmind.content.generate import Options
     from shopmind.content.voice import voice_from_settings
-    from shopmind.models.llm import LLMError, load_language_model
+    from shopmind.models.llm import LLMError
 
     p = ctx.params
     options = Options(n=1, language=p["language"], seed=p.get("seed"), writer=p["writer"],
                       voice=voice_from_settings(ctx.settings))  # fmt: skip
     ctx.stage(f"writing an article on {p['topic']}")
     try:
-        lm = load_language_model(ctx.settings) if p["writer"] == "model" else None
+        lm = runs.load_writer(ctx.settings) if p["writer"] == "model" else None
         result = runs.write_store_article(ctx.store, lm, p["topic"], options, k=p["k"],
                                           job_id=ctx.job_id)  # fmt: skip
     except (LLMError, ValueError) as exc:
@@ -396,6 +396,38 @@ def _run_article(ctx: JobContext) -> dict[str, Any]:
             if result["variants"] else "no article passed the checks")  # fmt: skip
     return {"topic": result["topic"], "products": result["products"],
             "variants": len(result["variants"]), "text": text}  # fmt: skip
+
+
+def _check_tune(params: dict[str, Any], _uploads: Path | None) -> dict[str, Any]:
+    _only(params, {"epochs", "time_budget_s", "held_out", "generate"})
+    params.setdefault("epochs", 2.0)
+    _number(params, "epochs", 0.1, 100, integer=False)
+    _number(params, "time_budget_s", 1, 7 * 24 * 3600, integer=False)
+    params.setdefault("held_out", 8)
+    _number(params, "held_out", 1, 200, integer=True)
+    if not isinstance(params.get("generate", True), bool):
+        raise JobError("generate: must be true or false")
+    params["generate"] = bool(params.get("generate", True))
+    return params
+
+
+def _run_tune(ctx: JobContext) -> dict[str, Any]:
+    from shopmind.content import source
+    from shopmind.content.tune import TuneError, tune
+
+    if ctx.settings.llm_backend != "local":
+        raise JobError("tuning needs llm_backend = local: a remote server's model cannot be tuned")
+    p = ctx.params
+    ctx.stage("training (steps)")
+    try:
+        report = tune(list(source.store_products(ctx.store)), ctx.settings.models_dir,
+                      model=ctx.settings.llm_model, epochs=p["epochs"],
+                      time_budget_s=p.get("time_budget_s"), held_out=p["held_out"],
+                      generate=p["generate"], keep=ctx.settings.model_versions_keep,
+                      threads=ctx.settings.threads, progress=ctx.progress)  # fmt: skip
+    except TuneError as exc:
+        raise JobError(str(exc)) from exc
+    return {**report.to_dict(), "text": report.summary()}
 
 
 register(JobKind("reviews.train", "Train a sentiment model", _run_train, _check_train,
@@ -412,3 +444,5 @@ register(JobKind("content.generate", "Write copy", _run_content, _check_content,
                  lambda p: f"content:{p['task']}:{p['language']}"))  # fmt: skip
 register(JobKind("content.article", "Write an article", _run_article, _check_article,
                  lambda p: "content:article"))  # fmt: skip
+register(JobKind("content.tune", "Tune the language model to the store's voice", _run_tune,
+                 _check_tune, lambda p: "train:content/lora"))  # fmt: skip

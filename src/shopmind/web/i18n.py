@@ -82,6 +82,7 @@ VALUE_MESSAGES = (
     N_("Rebuild the daily figures"),
     N_("Write copy"),
     N_("Write an article"),
+    N_("Tune the language model to the store's voice"),
     # the descriptions of the settings (shopmind.config.Settings, but workspace)
     N_("SQLAlchemy URL; empty means SQLite."),
     N_("Store currency (ISO 4217) used when an import or event names none."),
@@ -105,6 +106,7 @@ VALUE_MESSAGES = (
     N_("Words copy never uses, separated by commas."),
     N_("Words copy works in where they fit, separated by commas."),
     N_("Descriptions of similar products of the store shown to the model."),
+    N_("Write with the adapter tuned to the store's voice, when there is one."),
     N_(
         "local: a model folder, .gguf file or cached Hugging Face id (empty: the packaged "
         "SmolLM2-135M-Instruct); openai: the model the server serves."

@@ -22,9 +22,15 @@ from shopmind.config import Settings
 from shopmind.content import TASKS
 from shopmind.content import source as sources
 from shopmind.content.generate import MAX_VARIANTS, Options, token_budget
-from shopmind.content.run import edit_problems, example_bank, write_copy, write_store_article
+from shopmind.content.run import (
+    edit_problems,
+    example_bank,
+    load_writer,
+    write_copy,
+    write_store_article,
+)
 from shopmind.content.voice import voice_from_settings
-from shopmind.models.llm import LLMError, LLMRequestError, load_language_model
+from shopmind.models.llm import LLMError, LLMRequestError
 from shopmind.store import content as drafts
 from shopmind.store.db import Store
 
@@ -105,7 +111,7 @@ def _run(
 ) -> dict[str, Any]:
     options = Options(n=body.n, language=body.language, seed=body.seed, writer=body.writer,
                       voice=voice_from_settings(settings))  # fmt: skip
-    lm = load_language_model(settings) if body.writer == "model" else None
+    lm = load_writer(settings) if body.writer == "model" else None
     bank = example_bank(store, settings, body.task, lm)
     return {"results": [write_copy(store, lm, body.task, item, options, save=body.save,
                                    bank=bank, examples=settings.content_examples)
@@ -183,7 +189,7 @@ async def content_article(
                       voice=voice_from_settings(settings))  # fmt: skip
 
     def run() -> dict[str, Any]:
-        lm = load_language_model(settings) if body.writer == "model" else None
+        lm = load_writer(settings) if body.writer == "model" else None
         return write_store_article(store, lm, body.topic, options, k=body.k, save=body.save)
 
     async with work_slot(request):

@@ -266,6 +266,12 @@ def load_local(spec: str = "", device: str | None = None) -> LocalLanguageModel:
         return model
 
 
+def load_local_fresh(spec: str = "", device: str | None = None) -> LocalLanguageModel:
+    """Like :func:`load_local`, but a copy of its own, never shared: for training (a LoRA
+    adapter changes the model it is put on)."""
+    return _load(resolve(spec), torch.device(str(pick_device(device))))
+
+
 def _load(source: ModelSource, device: torch.device) -> LocalLanguageModel:
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging

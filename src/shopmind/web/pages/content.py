@@ -86,6 +86,13 @@ def _page(
             for d in found[:PER_PAGE]]  # fmt: skip
     picker = search_products(store, q, per_page=PICK)
     jobs = [j for j in recent_jobs(store, settings, 20) if j.kind.startswith("content.")][:5]
+    from shopmind.content.tune import registry as tuned_registry
+    from shopmind.models.registry import RegistryError
+
+    try:
+        tuned = tuned_registry(settings.models_dir).current()
+    except RegistryError:
+        tuned = None
     return render(
         request,
         "content.html",
@@ -104,6 +111,8 @@ def _page(
             "message": message,
             "error": error,
             "backend": settings.llm_backend,
+            "tuned": tuned,
+            "use_tuned": settings.content_tuned,
         },
         status_code=status_code,
     )
@@ -146,6 +155,15 @@ def start_generate(
         params["product_ids"] = list(dict.fromkeys(product_ids))
     try:
         job_id = job_runner(request).submit("content.generate", params, created_by=viewer.email)
+    except (JobError, jobstore.JobConflict) as exc:
+        return _page(request, error=str(exc), status_code=409)
+    return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
+
+@router.post("/content/tune")
+def start_tune(request: Request, viewer: AdminFormDep) -> Response:
+    try:
+        job_id = job_runner(request).submit("content.tune", {}, created_by=viewer.email)
     except (JobError, jobstore.JobConflict) as exc:
         return _page(request, error=str(exc), status_code=409)
     return RedirectResponse(f"/jobs/{job_id}", status_code=303)
