@@ -120,3 +120,11 @@ def test_instructions_in_product_data_are_removed_before_anyone_reads_them() -> 
     for variant in result["variants"]:
         text = SPECS["seo"].text(variant["fields"]).lower()
         assert "instructions" not in text and "waterproof" not in text
+
+
+def test_the_automatic_language_is_the_products_own() -> None:
+    from shopmind.content.generate import product_language
+
+    assert product_language(EARBUDS) == "zh" and product_language(DRESS) == "en"
+    result = generate_copy(None, "email", EARBUDS, Options(writer="rules", language="auto"))
+    assert result["language"] == "zh" and result["variants"][0]["fields"]["body"].startswith("您好")

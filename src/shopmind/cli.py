@@ -902,7 +902,9 @@ def content_generate(
         bool, typer.Option("--all", help="Every active product in the store.")
     ] = False,
     n: Annotated[int, typer.Option("-n", min=1, max=8, help="Variants per product.")] = 3,
-    language: Annotated[str, typer.Option("--language", help="en | zh")] = "en",
+    language: Annotated[
+        str, typer.Option("--language", help="auto (the product's own) | en | zh")
+    ] = "auto",
     seed: Annotated[int | None, typer.Option(min=0, help="Seed for reproducible sampling.")] = None,
     redo: Annotated[
         bool, typer.Option("--redo", help="With --all: also products done the same way.")
@@ -990,7 +992,9 @@ def content_generate(
 def content_article(
     topic: Annotated[str, typer.Argument(help='What the article is about: "linen for hot days".')],
     k: Annotated[int, typer.Option("-k", min=1, max=8, help="Products to write about.")] = 4,
-    language: Annotated[str, typer.Option("--language", help="en | zh")] = "en",
+    language: Annotated[
+        str, typer.Option("--language", help="auto (the product's own) | en | zh")
+    ] = "auto",
     seed: Annotated[int | None, typer.Option(min=0, help="Seed for reproducible sampling.")] = None,
     writer: Annotated[
         str, typer.Option(help="model (topped up by the facts writer) or rules (no model).")

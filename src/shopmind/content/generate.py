@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from shopmind.content.channels import SPECS
@@ -51,6 +51,7 @@ from shopmind.content.scoring import score_variants
 from shopmind.content.spec import Problem, identity, validate_text
 from shopmind.content.strip import strip_unsupported
 from shopmind.content.textcheck import banned_in
+from shopmind.content.textnorm import has_han
 from shopmind.models.llm.base import LanguageModel
 
 # Token budgets for the answers that take several lines; one-line answers get a budget
@@ -72,10 +73,19 @@ WRITERS = ("model", "rules")
 CHECKS = ("answers", "unsupported", "spec", "off_task", "tokens")
 
 
+LANGUAGE_CHOICES = ("auto", "en", "zh")
+
+
+def product_language(product: Mapping[str, Any]) -> str:
+    """``zh`` for a product whose title or description is written in Chinese, else ``en``."""
+    text = f"{product.get('title') or ''} {str(product.get('description') or '')[:300]}"
+    return "zh" if has_han(text) else "en"
+
+
 @dataclass(frozen=True)
 class Options:
     n: int = 3
-    language: str = "en"
+    language: str = "en"  # "auto": the product's own language (product_language)
     temperature: float = 0.5
     seed: int | None = None
     retries: int = 1  # rounds of asking again for the answers the guards refused
@@ -327,6 +337,8 @@ def generate_copy(
     if task not in SPECS:
         raise ValueError(f"unknown task {task!r}; tasks: {', '.join(SPECS)}")
     opts = options or Options()
+    if opts.language == "auto":
+        opts = replace(opts, language=product_language(product))
     if not 1 <= opts.n <= MAX_VARIANTS:
         raise ValueError(f"n must be 1 to {MAX_VARIANTS}, got {opts.n}")
     if opts.writer not in WRITERS:

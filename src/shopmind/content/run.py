@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from shopmind.content.channels import SPECS
-from shopmind.content.generate import Options, generate_copy
+from shopmind.content.generate import Options, generate_copy, product_language
 from shopmind.content.prompts import Voice
 from shopmind.content.voice import ExampleBank
 from shopmind.models.llm.base import LanguageModel
@@ -42,7 +42,9 @@ def write_copy(
 ) -> dict[str, Any]:
     """One product's copy (:func:`~shopmind.content.generate.generate_copy`), stored as
     drafts when ``save`` and any variant passed. With ``bank``, the voice carries up to
-    ``examples`` descriptions of the store's most similar products."""
+    ``examples`` descriptions of the store's most similar products. A language of
+    ``auto`` is the product's own (:func:`~shopmind.content.generate.product_language`)."""
+    options = resolved(options, product)
     if bank is not None and examples > 0 and lm is not None:
         voice = bank.voice_for(options.voice or Voice(), product, examples)
         options = replace(options, voice=voice)
@@ -72,9 +74,23 @@ def pending(
     products: Iterable[Mapping[str, Any]],
 ) -> list[Mapping[str, Any]]:
     """``products`` less those with drafts of ``task`` written the same way."""
-    key = drafts.settings_key(task, options.language, model_label(lm), options.settings())
-    done = drafts.done_keys(store, task, options.language, key)
-    return [p for p in products if str(p["id"]) not in done]
+    done: dict[str, set[str]] = {}
+    out = []
+    for product in products:
+        opts = resolved(options, product)
+        if opts.language not in done:
+            key = drafts.settings_key(task, opts.language, model_label(lm), opts.settings())
+            done[opts.language] = drafts.done_keys(store, task, opts.language, key)
+        if str(product["id"]) not in done[opts.language]:
+            out.append(product)
+    return out
+
+
+def resolved(options: Options, product: Mapping[str, Any]) -> Options:
+    """``options`` with a language of ``auto`` made the product's own."""
+    if options.language != "auto":
+        return options
+    return replace(options, language=product_language(product))
 
 
 def write_all(
@@ -139,6 +155,7 @@ def write_store_article(
     from shopmind.content import source
     from shopmind.content.article import rank_faq, rank_products, write_article
 
+    options = resolved(options, {"title": topic})
     products = list(source.store_products(store))
     ranked = rank_products(topic, products, k=k)
     faq = rank_faq(topic, store_faq(store))

@@ -288,9 +288,9 @@ def _check_content(params: dict[str, Any], _uploads: Path | None) -> dict[str, A
     _only(params, {"task", "language", "n", "seed", "writer", "product_ids", "redo"})
     if params.get("task") not in TASKS:
         raise JobError(f"task: must be one of {', '.join(TASKS)}")
-    params["language"] = params.get("language", "en")
-    if params["language"] not in ("en", "zh"):
-        raise JobError("language: must be en or zh")
+    params["language"] = params.get("language", "auto")
+    if params["language"] not in ("auto", "en", "zh"):
+        raise JobError("language: must be auto, en or zh")
     params["writer"] = params.get("writer", "model")
     if params["writer"] not in WRITERS:
         raise JobError(f"writer: must be one of {', '.join(WRITERS)}")
@@ -365,9 +365,9 @@ def _check_article(params: dict[str, Any], _uploads: Path | None) -> dict[str, A
     params["topic"] = " ".join(topic.split())
     params.setdefault("k", 4)
     _number(params, "k", 1, 8, integer=True)
-    params["language"] = params.get("language", "en")
-    if params["language"] not in ("en", "zh"):
-        raise JobError("language: must be en or zh")
+    params["language"] = params.get("language", "auto")
+    if params["language"] not in ("auto", "en", "zh"):
+        raise JobError("language: must be auto, en or zh")
     params["writer"] = params.get("writer", "model")
     if params["writer"] not in WRITERS:
         raise JobError(f"writer: must be one of {', '.join(WRITERS)}")

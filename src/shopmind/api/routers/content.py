@@ -62,7 +62,7 @@ class GenerateRequest(BaseModel):
     ] = []
     products: Annotated[list[GivenProduct], Field(max_length=MAX_PRODUCTS)] = []
     n: Annotated[int, Field(ge=1, le=MAX_VARIANTS)] = 3
-    language: Literal["en", "zh"] = "en"
+    language: Literal["auto", "en", "zh"] = "auto"
     seed: Annotated[int | None, Field(ge=0)] = None
     save: bool = True
     writer: Literal["model", "rules"] = "model"
@@ -150,7 +150,7 @@ class ArticleRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     topic: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
     k: Annotated[int, Field(ge=1, le=8)] = 4
-    language: Literal["en", "zh"] = "en"
+    language: Literal["auto", "en", "zh"] = "auto"
     seed: Annotated[int | None, Field(ge=0)] = None
     writer: Literal["model", "rules"] = "model"
     save: bool = True

@@ -141,7 +141,7 @@ def start_generate(
     task: Annotated[str, Form(max_length=32)],
     scope: Annotated[str, Form(max_length=16)] = "chosen",
     product_ids: Annotated[list[str] | None, Form(max_length=PICK)] = None,
-    language: Annotated[str, Form(max_length=4)] = "en",
+    language: Annotated[str, Form(max_length=4)] = "auto",
     n: Annotated[int, Form(ge=1, le=MAX_VARIANTS)] = 3,
     writer: Annotated[str, Form(max_length=8)] = "model",
     redo: Annotated[bool, Form()] = False,
@@ -175,7 +175,7 @@ def start_article(
     viewer: AdminFormDep,
     topic: Annotated[str, Form(max_length=200)],
     k: Annotated[int, Form(ge=1, le=8)] = 4,
-    language: Annotated[str, Form(max_length=4)] = "en",
+    language: Annotated[str, Form(max_length=4)] = "auto",
     writer: Annotated[str, Form(max_length=8)] = "model",
 ) -> Response:
     params = {"topic": topic, "k": k, "language": language, "writer": writer}
