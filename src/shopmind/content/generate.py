@@ -368,7 +368,13 @@ def generate_copy(
             if banned_in(SPECS[task].text(fields), banned):
                 continue
             guarded = guard_variant(task, fields, run.guard)
-            if guarded.ok and guarded.fields not in [f for _, f in passed]:
+            if not guarded.ok:
+                errors = [p.to_dict() for p in guarded.problems if p.severity == "error"]
+                claims = [c.to_dict() for c in guarded.unsupported]
+                run.dropped.append({"reason": "unsupported-claims" if claims else "spec",
+                                    "field": None, "attempt": None, "text": "", "writer": "rules",
+                                    "details": claims + errors})  # fmt: skip
+            elif guarded.fields not in [f for _, f in passed]:
                 passed.append(("rules", guarded.fields))
     ranking = score_variants(task, [f for _, f in passed], run.guard)
     run.dropped += [

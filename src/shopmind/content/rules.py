@@ -133,7 +133,9 @@ def _lead(f: Facts, limit: int) -> str:
 
 
 def _slug(text: str, limit: int = 15) -> str:
-    return joined(re.findall(r"[^\W_]+", text), limit, "-", "double_width")
+    """Words of ``text`` joined by ``-`` (no numbers: "23-8" would read as a claim)."""
+    words = [w for w in re.findall(r"[^\W_]+", text) if not _DIGIT.search(w)]
+    return joined(words, limit, "-", "double_width")
 
 
 def _hashtag(text: str) -> str:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -93,8 +94,8 @@ def pairs(products: Sequence[Mapping[str, Any]]) -> list[tuple[list[dict[str, st
 
 
 def rouge_l(candidate: str, reference: str) -> float:
-    """ROUGE-L F1 over lower-cased words (longest common subsequence)."""
-    a, b = candidate.lower().split(), reference.lower().split()
+    """ROUGE-L F1 over lower-cased words (``\\w+``; longest common subsequence)."""
+    a, b = re.findall(r"\w+", candidate.casefold()), re.findall(r"\w+", reference.casefold())
     if not a or not b:
         return 0.0
     row = [0] * (len(b) + 1)
