@@ -27,7 +27,7 @@ import numpy as np
 
 from shopmind.content.channels import SPECS, faq_jsonld
 from shopmind.content.facts import FactGuard, ProductFacts
-from shopmind.content.generate import Options, _Run, guard_variant
+from shopmind.content.generate import Options, _Run, guard_variant, refused_variant
 from shopmind.content.instructions import clean_product, strip_instructions
 from shopmind.content.prompts import Ask
 from shopmind.content.rules import Facts, fit, rules_variants
@@ -182,9 +182,7 @@ def write_article(
         variants = [{"fields": dict(r.fields), "scores": r.scores.to_dict(), "writer": writer}
                     for r in ranking.variants]  # fmt: skip
     else:
-        run.dropped.append({"reason": "spec", "field": None, "attempt": None, "text": "",
-                            "details": [p.to_dict() for p in guarded.problems
-                                        if p.severity == "error"]})  # fmt: skip
+        run.dropped.append(refused_variant(guarded))
     return {
         "topic": topic,
         "task": "article",

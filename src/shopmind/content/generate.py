@@ -33,7 +33,7 @@ from typing import Any
 
 from shopmind.content.channels import SPECS
 from shopmind.content.facts import Claim, FactGuard, ProductFacts
-from shopmind.content.guard import guard_variant
+from shopmind.content.guard import Guarded, guard_variant
 from shopmind.content.instructions import clean_product
 from shopmind.content.prompts import (
     DERIVED,
@@ -245,6 +245,14 @@ class _Run:
         })  # fmt: skip
 
 
+def refused_variant(guarded: Guarded) -> dict[str, Any]:
+    """A whole variant the guards refused, as an entry of ``dropped``."""
+    errors = [p.to_dict() for p in guarded.problems if p.severity == "error"]
+    claims = [c.to_dict() for c in guarded.unsupported]
+    return {"reason": "unsupported-claims" if claims else "spec", "field": None,
+            "attempt": None, "text": "", "details": claims + errors}  # fmt: skip
+
+
 def _reason(answer: Answer) -> str:
     if answer.unsupported or answer.removed:  # left, or cut leaving too little
         return "unsupported-claims"
@@ -355,11 +363,7 @@ def generate_copy(
         if guarded.ok:
             passed.append(("model", guarded.fields))
         else:
-            errors = [p.to_dict() for p in guarded.problems if p.severity == "error"]
-            claims = [c.to_dict() for c in guarded.unsupported]
-            run.dropped.append({"reason": "unsupported-claims" if claims else "spec",
-                                "field": None, "attempt": None, "text": "",
-                                "details": claims + errors})  # fmt: skip
+            run.dropped.append(refused_variant(guarded))
     if opts.writer == "rules" or (opts.fill and len(passed) < opts.n):
         banned = (opts.voice or Voice()).banned_words
         for fields in rules_variants(task, product, opts.language):
@@ -369,11 +373,7 @@ def generate_copy(
                 continue
             guarded = guard_variant(task, fields, run.guard)
             if not guarded.ok:
-                errors = [p.to_dict() for p in guarded.problems if p.severity == "error"]
-                claims = [c.to_dict() for c in guarded.unsupported]
-                run.dropped.append({"reason": "unsupported-claims" if claims else "spec",
-                                    "field": None, "attempt": None, "text": "", "writer": "rules",
-                                    "details": claims + errors})  # fmt: skip
+                run.dropped.append({**refused_variant(guarded), "writer": "rules"})
             elif guarded.fields not in [f for _, f in passed]:
                 passed.append(("rules", guarded.fields))
     ranking = score_variants(task, [f for _, f in passed], run.guard)

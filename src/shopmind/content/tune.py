@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from shopmind.content.prompts import asks, messages
-from shopmind.content.voice import _excerpt
+from shopmind.content.voice import excerpt
 from shopmind.models.registry import DEFAULT_KEEP, Registry, RegistryError
 
 NAME = "content/lora"
@@ -89,7 +89,7 @@ def pairs(products: Sequence[Mapping[str, Any]]) -> list[tuple[list[dict[str, st
         if len(description.strip()) < MIN_CHARS:
             continue
         bare = {k: v for k, v in product.items() if k != "description"}
-        out.append((messages(ask, bare), _excerpt(description)))
+        out.append((messages(ask, bare), excerpt(description)))
     return out
 
 

@@ -51,7 +51,7 @@ def _query(product: Mapping[str, Any]) -> str:
     return f"{product.get('title', '')}. {product.get('category', '')}. {values}"[:1000]
 
 
-def _excerpt(text: str) -> str:
+def excerpt(text: str) -> str:
     """The description's first sentences, up to :data:`DESCRIPTION_CHARS` characters."""
     text = " ".join(text.split())
     out = ""
@@ -87,7 +87,7 @@ class ExampleBank:
             if len(description.strip()) < MIN_CHARS:
                 continue
             ids.append(str(product["id"]))
-            texts.append(_excerpt(description))
+            texts.append(excerpt(description))
             keys.append(f"{product.get('title', '')}. {texts[-1]}")
             if len(ids) >= limit:
                 break

@@ -16,7 +16,9 @@ from shopmind.content import SPECS, TASKS
 from shopmind.content.generate import MAX_VARIANTS, WRITERS
 from shopmind.content.html import sanitize
 from shopmind.content.run import edit_problems
+from shopmind.content.tune import registry as tuned_registry
 from shopmind.jobs import JobError, recent_jobs
+from shopmind.models.registry import RegistryError
 from shopmind.store import content as drafts
 from shopmind.store import jobs as jobstore
 from shopmind.store.catalog import search_products
@@ -86,9 +88,6 @@ def _page(
             for d in found[:PER_PAGE]]  # fmt: skip
     picker = search_products(store, q, per_page=PICK)
     jobs = [j for j in recent_jobs(store, settings, 20) if j.kind.startswith("content.")][:5]
-    from shopmind.content.tune import registry as tuned_registry
-    from shopmind.models.registry import RegistryError
-
     try:
         tuned = tuned_registry(settings.models_dir).current()
     except RegistryError:
