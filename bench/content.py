@@ -42,14 +42,20 @@ Options(n=3, seed=…))`` per product and task, and measures:
    **ROUGE-L F1** (longest common subsequence of lower-cased ``\\w+`` words: precision =
    LCS / candidate words, recall = LCS / reference words, F1 their harmonic mean) and by
    **word-bigram Jaccard** (shared distinct bigrams / all distinct bigrams), beside the
-   facts writer alone on the same input. That is the "untuned" column; "tuned" (the
-   model after LoRA tuning on the other products) is left empty: tuning is not built yet;
+   facts writer alone on the same input. That is the "untuned" column. "tuned": per
+   source (one store each) ``content.tune.tune`` fits a LoRA adapter on
+   ``--tune-products`` of its other products with descriptions (``--tune-epochs``; the
+   tuning holds out some of them itself and reports their answer loss and greedy
+   ROUGE-L before and after), and the tuned model writes the held-out products again
+   with the same seeds;
 5. tokens/s of the local path — the ``n=3`` variants of one ask in one batched
-   ``generate`` call, as the studio asks — against a plain loop of three
-   ``generate(n=1)`` calls, on the studio's own prompts (``prompts.messages``) for a few
+   ``generate`` call, as the studio asks, in ``--precision`` (``auto``: bfloat16 where
+   the CPU does it in hardware) — against a plain loop of three ``generate(n=1)`` calls
+   on the same model, and against that loop on the model in float32 (as
+   ``from_pretrained`` loads it), on the studio's own prompts (``prompts.messages``) for a few
    asks (``SPEED_ASKS``) and products, with the studio's token budget, stop string and
-   temperature and the same seeds; the two alternate which runs first, ``--repeat``
-   times; medians and the ratio batched / loop (goal ≥ 2×);
+   temperature and the same seeds; the ways take turns running first, ``--repeat``
+   times; medians and the ratios batched / loop (goal ≥ 2×);
 6. seconds per product and task (median wall time of ``generate_copy`` with ``n=3``,
    retries and facts writer included) — for ``product-description`` the headline number.
 
@@ -238,15 +244,20 @@ SOURCE_FILES = {
 }
 
 
-def pick(products: list[dict[str, Any]], seed: int, held_out: int, n: int) -> dict[str, Any]:
-    """Held-out products (with a description, for the similarity measure) and task
-    products, from one seeded shuffle; never the same product in both."""
+def pick(
+    products: list[dict[str, Any]], seed: int, held_out: int, n: int, train: int = 0
+) -> dict[str, Any]:
+    """Held-out products (with a description, for the similarity measure), task products
+    and tuning products (with a description), from one seeded shuffle; never the same
+    product in two of them."""
     order = sorted(products, key=lambda p: str(p["id"]))
     random.Random(seed).shuffle(order)
     held = [p for p in order if p["description"]][:held_out]
     held_ids = {p["id"] for p in held}
     rest = [p for p in order if p["id"] not in held_ids and _has_facts(p)]
-    return {"held_out": held, "tasks": rest[:n], "available": len(products)}
+    used = held_ids | {p["id"] for p in rest[:n]}
+    tuning = [p for p in order if p["id"] not in used and len(p["description"]) >= 80][:train]
+    return {"held_out": held, "tasks": rest[:n], "train": tuning, "available": len(products)}
 
 
 def _has_facts(product: Mapping[str, Any]) -> bool:
@@ -444,7 +455,8 @@ def similarity(lm: Any, picked: Mapping[str, Any], args: argparse.Namespace) -> 
                 "untuned": _pair(best["fields"]["description"] if best else "", real),
                 "untuned_model": _pair(model["fields"]["description"], real) if model else None,
                 "facts_writer": _pair(facts, real),
-                "tuned": None,  # LoRA tuning is not built yet
+                "tuned": None,  # filled in by tuned_similarity
+                "tuned_model": None,
                 "model_text": _cut(model["fields"]["description"]) if model else None,
                 "real_text": _cut(real),
             }
@@ -472,22 +484,84 @@ def _similarity_summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "with_model_variant": _share(sum(r["untuned_model"] is not None for r in rows), len(rows)),
         **{
             f"{column}_{measure}": mean(column, measure)
-            for column in ("untuned", "untuned_model", "facts_writer")
+            for column in ("untuned", "untuned_model", "facts_writer", "tuned", "tuned_model")
             for measure in ("rouge_l", "bigram_jaccard")
         },
-        "tuned": "not yet",
+        "with_tuned_model_variant": _share(
+            sum(r["tuned_model"] is not None for r in rows), len(rows)
+        ),
         "median_seconds": _median(r["seconds"] for r in rows),
     }
+
+
+# -- tuned: LoRA on each source's other products, the same held-out products -----------
+def tuned_similarity(
+    picked: Mapping[str, Any], similarity_out: dict[str, Any], args: argparse.Namespace
+) -> dict[str, Any]:
+    """Per source (one store each): ``content.tune.tune`` on ``--tune-products`` of its
+    products with descriptions (none held out or used for the tasks), then the held-out
+    products written again, as in :func:`similarity`, by the tuned model; the rows of
+    ``similarity_out`` gain their ``tuned`` columns. Returns each tuning's report (its own
+    held-out products' answer loss and greedy ROUGE-L, before and after)."""
+    import tempfile
+
+    from shopmind.content.generate import Options, generate_copy
+    from shopmind.content.tune import TuneError, load_tuned, tune
+
+    reports: dict[str, Any] = {}
+    for source, chosen in picked.items():
+        if source not in similarity_out:
+            continue
+        with tempfile.TemporaryDirectory(prefix="content-tune-") as folder:
+            started = time.perf_counter()
+            try:
+                report = tune(
+                    chosen["train"],
+                    Path(folder),
+                    model=args.model,
+                    epochs=args.tune_epochs,
+                    seed=args.seed,
+                    threads=args.threads,
+                    progress=lambda step, s=source: _progress(f"tune {s}: step {step}"),
+                )
+            except TuneError as exc:  # fmt: skip
+                reports[source] = {"error": str(exc)}
+                continue
+            reports[source] = report.to_dict() | {"wall_s": round(time.perf_counter() - started)}
+            _progress(f"tune {source}: {report.summary()}")
+            lm = load_tuned(Path(folder), args.model, args.precision)
+        rows = similarity_out[source]["products"]
+        for i, (product, row) in enumerate(zip(chosen["held_out"], rows, strict=True)):
+            bare = {**product, "description": ""}
+            opts = Options(n=N_VARIANTS, seed=args.seed + 10_000 + i, max_tokens=args.max_tokens)
+            result = generate_copy(lm, "product-description", bare, opts)
+            best = result["variants"][0] if result["variants"] else None
+            model = next((v for v in result["variants"] if v["writer"] == "model"), None)
+            real = product["description"]
+            row["tuned"] = _pair(best["fields"]["description"] if best else "", real)
+            row["tuned_model"] = _pair(model["fields"]["description"], real) if model else None
+            row["tuned_text"] = _cut(model["fields"]["description"]) if model else None
+            _progress(f"tuned similarity {source} {i + 1}/{len(rows)}")
+        similarity_out[source]["summary"] = _similarity_summary(rows)
+        del lm
+    everything = [row for k, v in similarity_out.items() if k != "all" for row in v["products"]]
+    similarity_out["all"] = {"summary": _similarity_summary(everything)}
+    return reports
 
 
 # -- speed: one batched call against a loop ---------------------------------------------
 def speed(lm: Any, picked: Mapping[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     from shopmind.content.generate import Options, max_tokens
     from shopmind.content.prompts import asks, messages
+    from shopmind.models.llm.local import load_local
 
     temperature = Options().temperature
     products = [c["tasks"][0] for c in picked.values() if c["tasks"]][: args.speed_products]
     chosen = [a for t, key in SPEED_ASKS for a in asks(t) if a.key == key]
+    # the plain baseline: the same model as from_pretrained gives it, in float32
+    plain = lm if lm.model.dtype == torch_float32() else load_local(args.model, precision="float32")
+    models = {"batched": lm, "loop": lm, "loop_float32": plain}
+    ways_all = [w for w in models if w != "loop_float32" or plain is not lm]
     runs: list[dict[str, Any]] = []
     for r in range(args.repeat):
         for p, product in enumerate(products):
@@ -497,13 +571,14 @@ def speed(lm: Any, picked: Mapping[str, Any], args: argparse.Namespace) -> dict[
                             "temperature": temperature,
                             "stop": ["\n"] if ask.single_line else None}  # fmt: skip
                 seed = args.seed + 1000 * r + p
-                ways = ("batched", "loop") if (r + p) % 2 == 0 else ("loop", "batched")
-                for way in ways:
+                turn = (r + p) % len(ways_all)
+                for way in ways_all[turn:] + ways_all[:turn]:  # each way first in turn
+                    model = models[way]
                     started = time.perf_counter()
                     if way == "batched":
-                        out = lm.generate(prompt, n=N_VARIANTS, seed=seed, **sampling)
+                        out = model.generate(prompt, n=N_VARIANTS, seed=seed, **sampling)
                     else:
-                        out = [lm.generate(prompt, n=1, seed=seed + i, **sampling)[0]
+                        out = [model.generate(prompt, n=1, seed=seed + i, **sampling)[0]
                                for i in range(N_VARIANTS)]  # fmt: skip
                     seconds = time.perf_counter() - started
                     tokens = sum(c.completion_tokens or 0 for c in out)
@@ -513,19 +588,29 @@ def speed(lm: Any, picked: Mapping[str, Any], args: argparse.Namespace) -> dict[
                                  "tokens_per_s": round(tokens / seconds, 2)})  # fmt: skip
                 _progress(f"speed {r + 1}/{args.repeat} {ask.task}.{ask.key}")
     return {"n": N_VARIANTS, "temperature": temperature, "repeat": args.repeat,
+            "dtype": str(lm.model.dtype).removeprefix("torch."),
             "by_ask": _speed_summary(runs), "runs": runs}  # fmt: skip
+
+
+def torch_float32() -> Any:
+    import torch
+
+    return torch.float32
 
 
 def _speed_summary(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     out = {}
     for ask in [*dict.fromkeys(r["ask"] for r in runs), "all"]:
         mine = [r for r in runs if ask in ("all", r["ask"])]
-        median = {w: _median(r["tokens_per_s"] for r in mine if r["way"] == w)
-                  for w in ("batched", "loop")}  # fmt: skip
+        ways = dict.fromkeys(r["way"] for r in mine)
+        median = {w: _median(r["tokens_per_s"] for r in mine if r["way"] == w) for w in ways}
         tokens = {w: _median(r["tokens"] for r in mine if r["way"] == w) for w in median}
-        ratio = median["batched"] / median["loop"] if median["batched"] and median["loop"] else None
-        out[ask] = {"median_tokens_per_s": median, "median_tokens": tokens,
-                    "ratio": round(ratio, 2) if ratio else None}  # fmt: skip
+        ratios = {
+            name: round(median["batched"] / median[base], 2)
+            if median.get("batched") and median.get(base) else None
+            for name, base in (("ratio", "loop"), ("ratio_vs_float32_loop", "loop_float32"))
+        }  # fmt: skip
+        out[ask] = {"median_tokens_per_s": median, "median_tokens": tokens, **ratios}
     return out
 
 
@@ -557,17 +642,20 @@ def run(args: argparse.Namespace, catalog: Path) -> dict[str, Any]:
             notes.append(f"{source}: {SOURCE_FILES[source]} not found under {catalog}; skipped")
             continue
         wanted = max(args.products, args.article_products)
-        picked[source] = pick(products, args.seed, args.held_out, wanted)
+        train = args.tune_products if args.held_out else 0
+        picked[source] = pick(products, args.seed, args.held_out, wanted, train)
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
-    lm = load_local(args.model)
+    lm = load_local(args.model, precision=args.precision)
     load_s = time.perf_counter() - started
-    lm.generate([{"role": "user", "content": "Hi"}], n=1, max_tokens=4, temperature=0)  # warm-up
+    for n in (1, N_VARIANTS):  # warm-up, both batch shapes
+        lm.generate([{"role": "user", "content": "Hi"}], n=n, max_tokens=4, temperature=0.5)
     begun = time.perf_counter()
     result = {
         "benchmark": "content",
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "model": lm.model_id,
+        "dtype": str(lm.model.dtype).removeprefix("torch."),
         "settings": {k: v for k, v in vars(args).items() if k not in ("out", "markdown")},
         "sources": {
             s: {
@@ -582,6 +670,8 @@ def run(args: argparse.Namespace, catalog: Path) -> dict[str, Any]:
         "quality": quality(lm, picked, args),
         "similarity": similarity(lm, picked, args) if args.held_out else {},
     }
+    if args.held_out and args.tune_products:
+        result["tuning"] = tuned_similarity(picked, result["similarity"], args)
     result["seconds"] = {"load": round(load_s, 2), "run": round(time.perf_counter() - begun, 1)}
     result["machine"] = {
         "cpus": os.cpu_count(),
@@ -673,20 +763,47 @@ def markdown(result: Mapping[str, Any]) -> str:
                 f"{_num(s['untuned_rouge_l'])} / {_num(s['untuned_bigram_jaccard'])}",
                 f"{_num(s['untuned_model_rouge_l'])} / {_num(s['untuned_model_bigram_jaccard'])}",
                 f"{_num(s['facts_writer_rouge_l'])} / {_num(s['facts_writer_bigram_jaccard'])}",
-                s["tuned"],
+                f"{_num(s.get('tuned_rouge_l'))} / {_num(s.get('tuned_bigram_jaccard'))}",
+                f"{_num(s.get('tuned_model_rouge_l'))} / "
+                f"{_num(s.get('tuned_model_bigram_jaccard'))}",
             ])  # fmt: skip
         out += _table(("source", "products", "≥1 model variant", "untuned (best returned)",
-                       "untuned (best model-written)", "facts writer alone", "tuned"),
+                       "untuned (best model-written)", "facts writer alone",
+                       "tuned (best returned)", "tuned (best model-written)"),
                       rows)  # fmt: skip
-    by_ask = result["speed"]["by_ask"]
-    out += ["**Speed**: n=3 variants in one batched call against three calls of n=1 "
-            f"(medians of {result['speed']['repeat']} runs per ask and product)", ""]  # fmt: skip
+    tuning = result.get("tuning") or {}
+    if tuning:
+        out += ["**Tuning** (`content.tune.tune` per source on its other products; measured "
+                "on the tuning's own held-out products: answer loss per token and greedy "
+                "ROUGE-L, before → after)", ""]  # fmt: skip
+        rows = [
+            [source, str(t.get("train", "–")), str(t.get("held_out", "–")),
+             str(t.get("steps", "–")), f"{t.get('wall_s', '–')}",
+             f"{_num(t.get('held_out_loss_before'), 3)} → {_num(t.get('held_out_loss_after'), 3)}",
+             f"{_num(t.get('held_out_rouge_l_before'), 3)} → "
+             f"{_num(t.get('held_out_rouge_l_after'), 3)}"]
+            if "error" not in t else [source, t["error"], "", "", "", "", ""]
+            for source, t in tuning.items()
+        ]  # fmt: skip
+        out += _table(("source", "trained on", "held out", "steps", "seconds", "loss",
+                       "ROUGE-L (greedy)"), rows)  # fmt: skip
+    speed_ = result["speed"]
+    by_ask = speed_["by_ask"]
+    dtype = speed_.get("dtype", "float32")
+    out += ["**Speed**: n=3 variants in one batched call against three calls of n=1 on the "
+            f"same model ({dtype}), and against three calls of the model in float32 as "
+            "`from_pretrained` loads it (medians of "
+            f"{speed_['repeat']} runs per ask and product)", ""]  # fmt: skip
     rows = [
         [ask, _num(s["median_tokens"]["batched"], 0), _num(s["median_tokens_per_s"]["batched"], 1),
-         _num(s["median_tokens_per_s"]["loop"], 1), f"{_num(s['ratio'])}×"]
+         _num(s["median_tokens_per_s"]["loop"], 1), f"{_num(s['ratio'])}×",
+         _num(s["median_tokens_per_s"].get("loop_float32"), 1),
+         f"{_num(s.get('ratio_vs_float32_loop'))}×"]
         for ask, s in by_ask.items()
     ]  # fmt: skip
-    out += _table(("ask", "tokens (batched)", "batched tokens/s", "loop tokens/s", "ratio"), rows)
+    out += _table(("ask", "tokens (batched)", f"batched tokens/s ({dtype})",
+                   f"loop tokens/s ({dtype})", "ratio", "loop tokens/s (float32)",
+                   "ratio to the float32 loop"), rows)  # fmt: skip
     seconds = {t: c["all"]["median_seconds"] for t, c in cells.items()}
     out += ["**Seconds per product** (median wall time of `generate_copy`, n=3)", ""]
     out += _table(("task", "s / product"), ([t, _num(s, 1)] for t, s in seconds.items()))
@@ -724,6 +841,19 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--repeat", type=int, default=2, help="runs of the speed comparison")
     p.add_argument("--speed-products", type=int, default=1, help="products timed for speed")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--precision",
+        default="auto",
+        choices=("auto", "float32", "bfloat16"),
+        help="the local model's weights (llm_precision)",
+    )
+    p.add_argument(
+        "--tune-products",
+        type=int,
+        default=40,
+        help="products per source to tune on (0: no tuned column)",
+    )
+    p.add_argument("--tune-epochs", type=float, default=2.0)
     p.add_argument("--max-tokens", type=int, help="cap on every answer's budget (default: none)")
     p.add_argument("--quick", action="store_true", help="smoke run: 2 tasks, short answers")
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "content.json"))

@@ -215,3 +215,38 @@ def test_cli_generates_with_the_configured_backend(
     expected = lm.generate(messages, n=2, max_tokens=3, temperature=0.9, seed=3)
     assert [c["text"] for c in out["candidates"]] == [c.text for c in expected]
     assert all(c["completion_tokens"] <= 3 for c in out["candidates"])
+
+
+def test_precision_picks_the_weights_dtype(lm: LocalLanguageModel) -> None:
+    from shopmind.models.device import native_bfloat16
+    from shopmind.models.llm.local import weights_dtype
+
+    cpu = torch.device("cpu")
+    assert weights_dtype("float32", cpu) == torch.float32
+    assert weights_dtype("bfloat16", cpu) == torch.bfloat16
+    expected = torch.bfloat16 if native_bfloat16(cpu) else torch.float32
+    assert weights_dtype("auto", cpu) == expected and lm.model.dtype == expected
+    with pytest.raises(ValueError, match="precision must be one of auto, float32, bfloat16"):
+        weights_dtype("fp8", cpu)
+
+
+def test_each_precision_is_its_own_model_and_both_write(lm: LocalLanguageModel) -> None:
+    other = "float32" if lm.model.dtype == torch.bfloat16 else "bfloat16"
+    second = load_local("", precision=other)
+    assert second is not lm and second.model.dtype == getattr(torch, other)
+    assert load_local("", precision=other) is second  # kept, like the first
+    greedy = [m.generate(ASK, n=1, max_tokens=8, temperature=0)[0].text for m in (lm, second)]
+    assert all(text.strip() for text in greedy)
+
+
+def test_the_factory_passes_llm_precision(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from shopmind.config import load_settings
+    from shopmind.models.llm import load_language_model
+
+    monkeypatch.setenv("SHOPMIND_LLM_PRECISION", "float32")
+    settings = load_settings(tmp_path)
+    assert settings.llm_precision == "float32"
+    assert load_language_model(settings).model.dtype == torch.float32
+    monkeypatch.setenv("SHOPMIND_LLM_PRECISION", "half")
+    with pytest.raises(Exception, match="llm_precision"):
+        load_settings(tmp_path)

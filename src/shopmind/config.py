@@ -176,6 +176,11 @@ class Settings(BaseSettings):
         description="local: a model folder, .gguf file or cached Hugging Face id (empty: the "
         "packaged SmolLM2-135M-Instruct); openai: the model the server serves.",
     )
+    llm_precision: Literal["auto", "float32", "bfloat16"] = Field(
+        default="auto",
+        description="local: the weights' precision; auto is bfloat16 where the hardware "
+        "does it (AVX512-BF16/AMX CPUs, recent GPUs), else float32.",
+    )
     llm_base_url: str = Field(
         default="",
         max_length=2000,

@@ -210,9 +210,9 @@ def load_writer(settings: Any) -> LanguageModel:
         return lm
     if version is None:
         return lm
-    key = (str(settings.models_dir), settings.llm_model, version)
+    key = (str(settings.models_dir), settings.llm_model, settings.llm_precision, version)
     if key not in _tuned:
-        tuned = load_tuned(settings.models_dir, settings.llm_model)
+        tuned = load_tuned(settings.models_dir, settings.llm_model, settings.llm_precision)
         if tuned is None:
             return lm
         _tuned.clear()  # one tuned model at a time

@@ -201,7 +201,7 @@ def tune(
     random.Random(seed).shuffle(found)
     n_held = max(1, min(held_out, len(found) // 5))
     held, train = found[:n_held], found[n_held:]
-    base = load_local_fresh(model)
+    base = load_local_fresh(model, precision="float32")  # gradients in float32
     tokenizer, pad = base.tokenizer, base.pad_id
     encoded_train = [_encode(tokenizer, p, a) for p, a in train]
     encoded_held = [_encode(tokenizer, p, a) for p, a in held]
@@ -254,9 +254,10 @@ def tune(
     return report
 
 
-def load_tuned(models_dir: Path, model: str = "") -> Any | None:
-    """The local model ``model`` with the current ``content/lora`` adapter on it, or
-    ``None`` when there is none, or it was trained on another base model."""
+def load_tuned(models_dir: Path, model: str = "", precision: str = "auto") -> Any | None:
+    """The local model ``model`` (in ``precision``) with the current ``content/lora``
+    adapter on it, or ``None`` when there is none, or it was trained on another base
+    model."""
     from peft import PeftModel
 
     from shopmind.models.llm.local import LocalLanguageModel, load_local_fresh
@@ -267,7 +268,7 @@ def load_tuned(models_dir: Path, model: str = "") -> Any | None:
         return None
     if version is None:
         return None
-    base = load_local_fresh(model)
+    base = load_local_fresh(model, precision=precision)
     if version.metrics.get("base_model") != base.model_id:
         return None
     tuned = PeftModel.from_pretrained(base.model, str(version.path)).eval()

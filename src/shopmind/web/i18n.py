@@ -111,6 +111,10 @@ VALUE_MESSAGES = (
         "local: a model folder, .gguf file or cached Hugging Face id (empty: the packaged "
         "SmolLM2-135M-Instruct); openai: the model the server serves."
     ),
+    N_(
+        "local: the weights' precision; auto is bfloat16 where the hardware does it "
+        "(AVX512-BF16/AMX CPUs, recent GPUs), else float32."
+    ),
     N_("Base URL of the OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1."),
     N_("API key sent to that server (never shown)."),
     N_("Seconds to wait for the server's answer."),

@@ -14,7 +14,8 @@ MAX_CLIENTS = 8  # openai clients kept (each holds a connection pool)
 
 def load_language_model(settings: Settings) -> LanguageModel:
     """``llm_backend = "local"``: the model ``llm_model`` names (empty: the packaged
-    SmolLM2-135M-Instruct), loaded once per process, torch threads from ``threads``.
+    SmolLM2-135M-Instruct), loaded once per process in ``llm_precision``, torch threads
+    from ``threads``.
     ``"openai"``: a client of ``llm_model`` at ``llm_base_url`` with ``llm_api_key``,
     kept per process and per setting values."""
     if settings.llm_backend == "local":
@@ -22,7 +23,7 @@ def load_language_model(settings: Settings) -> LanguageModel:
         from shopmind.models.llm.local import load_local
 
         set_threads(settings)
-        return load_local(settings.llm_model)
+        return load_local(settings.llm_model, precision=settings.llm_precision)
     from shopmind.models.llm.openai import OpenAICompatible
 
     key = (

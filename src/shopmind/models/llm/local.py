@@ -39,6 +39,7 @@ from shopmind.models.llm.weights import ModelSource, converted_folder, resolve
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing is downloaded at run time
 log = logging.getLogger(__name__)
 
+PRECISIONS = ("auto", "float32", "bfloat16")
 KEEP_LOADED = 2  # models kept in memory per process (a changed llm_model loads another)
 _loaded: OrderedDict[tuple[str, str], LocalLanguageModel] = OrderedDict()
 _load_lock = threading.Lock()
@@ -249,37 +250,56 @@ class LocalStream:
         self._cancel.set()
 
 
-def load_local(spec: str = "", device: str | None = None) -> LocalLanguageModel:
+def load_local(
+    spec: str = "", device: str | None = None, precision: str = "auto"
+) -> LocalLanguageModel:
     """The local model ``spec`` names (``shopmind.models.llm.weights.resolve``), loaded
-    once per process and device; thread-safe."""
+    once per process, device and precision (:func:`weights_dtype`); thread-safe."""
     source = resolve(spec)
-    where = str(pick_device(device))
-    key = (f"{source.location}|{source.gguf_file or ''}", where)
+    where = torch.device(str(pick_device(device)))
+    dtype = weights_dtype(precision, where)
+    key = (f"{source.location}|{source.gguf_file or ''}", str(where), str(dtype))
     with _load_lock:
         if key in _loaded:
             _loaded.move_to_end(key)
             return _loaded[key]
-        model = _load(source, torch.device(where))
+        model = _load(source, where, dtype)
         _loaded[key] = model
         while len(_loaded) > KEEP_LOADED:
             _loaded.popitem(last=False)
         return model
 
 
-def load_local_fresh(spec: str = "", device: str | None = None) -> LocalLanguageModel:
+def load_local_fresh(
+    spec: str = "", device: str | None = None, precision: str = "auto"
+) -> LocalLanguageModel:
     """Like :func:`load_local`, but a copy of its own, never shared: for training (a LoRA
     adapter changes the model it is put on)."""
-    return _load(resolve(spec), torch.device(str(pick_device(device))))
+    where = torch.device(str(pick_device(device)))
+    return _load(resolve(spec), where, weights_dtype(precision, where))
 
 
-def _load(source: ModelSource, device: torch.device) -> LocalLanguageModel:
+def weights_dtype(precision: str, device: torch.device) -> torch.dtype:
+    """The weights' dtype for ``precision``: ``"float32"``, ``"bfloat16"``, or ``"auto"``
+    — bfloat16 where the device does bfloat16 matrix products in hardware (CUDA from
+    Ampere on; CPUs with AVX512-BF16 or AMX), float32 elsewhere, where emulated bfloat16
+    would be slower. On such a CPU bfloat16 is what makes sampling n variants in one
+    batch pay: a decoding step of 3 rows costs about what one row does (float32 spends
+    nearly twice as long on 3 rows as on 1); docs/benchmarks.md has the numbers."""
+    from shopmind.models.device import native_bfloat16
+
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision == "bfloat16" or (precision == "auto" and native_bfloat16(device)):
+        return torch.bfloat16
+    return torch.float32
+
+
+def _load(source: ModelSource, device: torch.device, dtype: torch.dtype) -> LocalLanguageModel:
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
-    from shopmind.models.device import native_bfloat16
-
     hf_logging.disable_progress_bar()
-    dtype = torch.bfloat16 if device.type == "cuda" and native_bfloat16(device) else torch.float32
     folder, extra = source.location, {"local_files_only": True}
     if source.gguf_file:
         converted = converted_folder(source)
