@@ -101,6 +101,10 @@ def test_voice_and_feedback_reach_the_prompt() -> None:
         ("google-ads", "headlines", "Headline 2: Breathes all day", "Breathes all day"),
         ("seo", "meta_description", "Product: Linen tee, relaxed.", "Linen tee, relaxed."),
         ("seo", "title", "Summer ready: linen", "Summer ready: linen"),  # not a label
+        ("product-description", "description",
+         "Product Description:\nProduct Description:\nSoft linen.", "Soft linen."),
+        ("email", "body", "Marketing E-Mail: Hello, the tee is back.", "Hello, the tee is back."),
+        ("product-description", "description", "Brand: Acme makes it.", "Brand: Acme makes it."),
     ],
 )  # fmt: skip
 def test_answers_lose_labels_quotes_and_extra_lines(

@@ -281,12 +281,14 @@ def messages(
 
 # ---------------------------------------------------------------- reading answers back
 
-_LABEL = re.compile(r"^\s*(?:[-*•]\s+|\d+[.)]\s+|#+\s*)?(?:\*\*|__)?[A-Za-z][A-Za-z ]{0,30}"
+_LABEL = re.compile(r"^\s*(?:[-*•]\s+|\d+[.)]\s+|#+\s*)?(?:\*\*|__)?[A-Za-z][A-Za-z -]{0,30}"
                     r"(?:\s+\d+)?(?:\*\*|__)?\s*[:：]\s*(?:\*\*|__)?\s*")  # fmt: skip
 _LABELS = frozenset((
     "answer", "headline", "title", "product", "ad", "seo title", "product title", "subject",
     "subject line", "text", "description", "post", "hashtag", "path", "heading", "question",
-    "preview", "preview text",
+    "preview", "preview text", "body", "email", "marketing email", "email body", "caption",
+    "product description", "product details", "details", "product name", "name", "summary",
+    "meta description", "social media post",
 ))  # fmt: skip
 _QUOTES = "\"'“”‘’「」*`"
 _SENTENCE_END = re.compile(r"[.!?。！？](?=[\"'”’)\]]*(?:\s|$))")
@@ -301,9 +303,11 @@ def clean_answer(ask: Ask, text: str, finished: bool = True) -> str:
     if ask.single_line:
         text = next((ln for ln in text.split("\n") if ln.strip()), "")
     words = label(ask.target.name).lower()
-    match = _LABEL.match(text)
-    if match and _is_label(match.group(0), words):
-        text = text[match.end() :]
+    for _ in range(3):  # "Product Description:\nProduct Description:\n…"
+        match = _LABEL.match(text)
+        if not (match and _is_label(match.group(0), words)):
+            break
+        text = text[match.end() :].lstrip()
     text = text.strip().strip(_QUOTES).strip()
     if not ask.single_line and not finished:
         ends = list(_SENTENCE_END.finditer(text))
