@@ -1,0 +1,155 @@
+"""Serving rules: what may be recommended, in what order, with how much of one category.
+
+Rules work on a model's scores over the whole catalog (one float per item code) and on
+:class:`ItemTable`, the catalog facts the rules need (category, price, stock, title),
+aligned to the same codes. :func:`pick` applies them in this order:
+
+1. excluded items (already bought, the items being looked at, ids the caller excludes)
+   and items the rules filter out (out of stock, other categories, outside a price range)
+   are removed;
+2. boosted items have their score multiplied (``boost``), pinned items go first in the
+   order given (when they pass the filters);
+3. the best remaining items are taken in score order, at most ``max_per_category`` from
+   one category (diversity).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The rules of one request. Item ids are the store's (strings)."""
+
+    exclude_history: bool = True  # leave out what the shopper already has (bought/viewed)
+    in_stock_only: bool = False
+    categories: tuple[str, ...] = ()  # only items in these categories (prefix match)
+    min_price: float | None = None
+    max_price: float | None = None
+    max_per_category: int | None = None  # at most k items of one category
+    exclude: tuple[str, ...] = ()
+    pinned: tuple[str, ...] = ()  # first, in this order, when they pass the filters
+    boost: Mapping[str, float] = field(default_factory=dict)  # score × factor
+
+    def __post_init__(self) -> None:
+        if self.max_per_category is not None and self.max_per_category < 1:
+            raise ValueError("max_per_category must be at least 1")
+        if (
+            self.min_price is not None
+            and self.max_price is not None
+            and self.min_price > self.max_price
+        ):
+            raise ValueError(f"min_price {self.min_price} is above max_price {self.max_price}")
+        if any(f <= 0 for f in self.boost.values()):
+            raise ValueError("boost factors must be positive")
+
+
+@dataclass
+class ItemTable:
+    """Catalog facts per item code: ``ids`` (store ids), titles, categories ("" when
+    unknown), prices (NaN when unknown) and stock (True when unknown or untracked)."""
+
+    ids: list[str]
+    titles: list[str]
+    categories: list[str]
+    prices: np.ndarray  # (items,) float64
+    in_stock: np.ndarray  # (items,) bool
+
+    @classmethod
+    def bare(cls, ids: Sequence[str]) -> ItemTable:
+        """No facts: ids as titles, no categories, prices unknown, everything in stock."""
+        n = len(ids)
+        return cls(list(ids), list(ids), [""] * n, np.full(n, np.nan), np.ones(n, dtype=bool))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def top_category(self, code: int) -> str:
+        return self.categories[code].split(">")[0].strip()
+
+
+def allowed(table: ItemTable, filters: Filters) -> np.ndarray:
+    """(items,) bool: the items the filters let through (exclusions aside)."""
+    ok = np.ones(len(table), dtype=bool)
+    if filters.in_stock_only:
+        ok &= table.in_stock
+    if filters.categories:
+        wanted = tuple(c.strip().casefold() for c in filters.categories if c.strip())
+        ok &= np.fromiter(
+            (c.casefold().startswith(wanted) for c in table.categories), bool, len(table)
+        )
+    with np.errstate(invalid="ignore"):
+        if filters.min_price is not None:
+            ok &= table.prices >= filters.min_price  # unknown prices (NaN) fail a price rule
+        if filters.max_price is not None:
+            ok &= table.prices <= filters.max_price
+    return ok
+
+
+def pick(
+    scores: np.ndarray,
+    n: int,
+    table: ItemTable,
+    filters: Filters,
+    excluded: Sequence[int] = (),
+    codes: Mapping[str, int] | None = None,
+) -> list[int]:
+    """The item codes to show, best first (at most ``n``), from ``scores`` (items,) under
+    ``filters``; ``excluded`` codes (history, the items on the page) never come back."""
+    if n < 1:
+        raise ValueError("n must be at least 1")
+    codes = codes if codes is not None else {item: i for i, item in enumerate(table.ids)}
+    ok = allowed(table, filters)
+    ok[np.asarray(list(excluded), dtype=np.int64)] = False
+    for item in filters.exclude:
+        if item in codes:
+            ok[codes[item]] = False
+    scores = np.where(ok, scores, -np.inf).astype(np.float64)
+    for item, factor in filters.boost.items():
+        code = codes.get(item)
+        if code is not None and np.isfinite(scores[code]):
+            # a factor on the score's distance from the floor, so negative scores rise too
+            low = np.nanmin(np.where(np.isfinite(scores), scores, np.nan))
+            scores[code] = low + (scores[code] - low) * factor + (factor > 1) * 1e-9
+    pinned: list[int] = []
+    for item in filters.pinned:
+        code = codes.get(item)
+        if code is not None and ok[code] and code not in pinned:
+            pinned.append(code)
+    finite = int(np.isfinite(scores).sum())
+    # candidates in score order; a category cap may need more than n of them
+    want = min(finite, n * 4 if filters.max_per_category else n + len(pinned))
+    while True:
+        chosen = _capped(pinned, scores, want, n, table, filters.max_per_category)
+        if len(chosen) >= n or want >= finite:
+            return chosen
+        want = min(finite, want * 4)
+
+
+def _capped(
+    pinned: list[int], scores: np.ndarray, want: int, n: int, table: ItemTable, cap: int | None
+) -> list[int]:
+    """Pinned codes, then the ``want`` best-scoring ones, at most ``cap`` per top
+    category, ``n`` in all."""
+    chosen: list[int] = []
+    per_category: dict[str, int] = {}
+    order: list[int] = list(pinned)
+    if want > 0:
+        top = np.argpartition(-scores, min(want, len(scores)) - 1)[:want]
+        order += [int(c) for c in top[np.argsort(-scores[top], kind="stable")]]
+    for code in order:
+        if len(chosen) >= n:
+            break
+        if code in chosen or not (code in pinned or np.isfinite(scores[code])):
+            continue
+        if cap is not None:
+            category = table.top_category(code)
+            if per_category.get(category, 0) >= cap:
+                continue
+            per_category[category] = per_category.get(category, 0) + 1
+        chosen.append(code)
+    return chosen
