@@ -22,8 +22,8 @@ from shopmind.recommend import (
     Interactions,
     ItemTable,
     PopularRecommender,
-    RecommendError,
     Recommender,
+    RecommendError,
 )
 
 WORLDS = {"a": "merino wool sweater, knitted, colour {}", "b": "stainless steel chef knife no {}"}

@@ -3,9 +3,10 @@
 Fitted with the ``implicit`` library's CPU solver (a maintained wheel; conjugate-gradient
 ALS after Hu, Koren & Volinsky 2008 and Takács et al. 2011): user and item factors such
 that ``user · item`` approaches 1 where the user touched the item, with confidence
-``alpha × weight`` (implicit's convention). A history — a known user's, or an anonymous session's — is folded
-in by solving for its user factors with the item factors fixed (the same least-squares
-step ALS takes), so new sessions and the latest clicks count without retraining.
+``alpha × weight`` (implicit's convention). A history — a known user's, or an anonymous
+session's — is folded in by solving for its user factors with the item factors fixed
+(the same least-squares step ALS takes), so new sessions and the latest clicks count
+without retraining.
 """
 
 from __future__ import annotations
