@@ -95,6 +95,7 @@ class Recommender:
         self.popularity_ = popularity(interactions)
         self._item_index = {item: i for i, item in enumerate(self.items_)}
         self._user_index = {user: u for u, user in enumerate(self.users_)}
+        self._index = None
         self._fit(interactions, item_texts)
         return self
 
@@ -191,12 +192,15 @@ class Recommender:
         table = table or ItemTable.bare(self.items_)
         if len(table) != len(self.items_):
             raise RecommendError("the item table does not match the model's items")
-        if fallback is None:
-            scores = self.score([history])[0]
-        else:
-            scores = self.popularity_.astype(np.float32)
         out = list(excluded) + (list(history) if filters.exclude_history else [])
-        codes = pick(scores, n, table, filters, out, self._item_index)
+        if fallback is not None:
+            scores = self.popularity_.astype(np.float32)
+            codes = pick(scores, n, table, filters, out, self._item_index)
+        elif self.index() is not None:
+            scores, codes = self._search(history, n, table, filters, out)
+        else:
+            scores = self.score([history])[0]
+            codes = pick(scores, n, table, filters, out, self._item_index)
         if fallback is None:
             anchors = self.anchors(history, codes)
             reasons = [self._reason(a, c, table) for a, c in zip(anchors, codes, strict=True)]
@@ -209,6 +213,38 @@ class Recommender:
             fallback,
             unknown,
         )
+
+    def index(self) -> Any:
+        """The faiss inner-product index over ``item_vectors_`` (built on first use), for
+        models that score ``query · item``; None for the others."""
+        if self.item_vectors_ is None or type(self)._query is Recommender._query:
+            return None
+        if getattr(self, "_index", None) is None:
+            from shopmind.recommend.index import VectorIndex
+
+            self._index = VectorIndex(self.item_vectors_, getattr(self, "threads", 1))
+        return self._index
+
+    def _query(self, histories: list[np.ndarray]) -> np.ndarray:
+        raise NotImplementedError
+
+    def _search(
+        self, history: np.ndarray, n: int, table: ItemTable, filters: Filters, out: list[int]
+    ) -> tuple[np.ndarray, list[int]]:
+        """Top candidates from the index, widened until the rules keep ``n`` of them."""
+        query = self._query([history])[0]
+        index = self.index()
+        k = n + len(out) + len(filters.pinned) + 16
+        while True:
+            found, found_scores = index.search(query, k)
+            scores = np.full(len(self.items_), -np.inf, dtype=np.float32)
+            scores[found] = found_scores
+            if k >= len(index):  # everything looked at: unseen items keep their true score
+                scores = self.score([history])[0]
+            codes = pick(scores, n, table, filters, out, self._item_index)
+            if len(codes) >= n or k >= len(index):
+                return scores, codes
+            k *= 4
 
     def _reason(self, anchor: int | None, code: int, table: ItemTable) -> dict[str, Any]:
         if anchor is None:

@@ -115,6 +115,20 @@ class Interactions:
         bounds = np.searchsorted(users, np.arange(self.n_users + 1))
         return [items[bounds[u] : bounds[u + 1]] for u in range(self.n_users)]
 
+    def without_last(self, k: int = 2, min_length: int = 3) -> Interactions:
+        """The rows without each user's last ``k`` (users with fewer than ``min_length``
+        rows keep all): the training part of leave-one-out, weights kept, codes the same."""
+        order = np.lexsort((np.arange(len(self)), self.times, self.user_codes))
+        counts = np.bincount(self.user_codes, minlength=self.n_users)
+        users = self.user_codes[order]
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        position = np.arange(len(order)) - starts[users]  # 0-based, in time order
+        from_end = counts[users] - 1 - position
+        keep = order[(counts[users] < min_length) | (from_end >= k)]
+        keep.sort()
+        return Interactions(self.user_codes[keep], self.item_codes[keep], self.times[keep],
+                            self.weights[keep], list(self.users), list(self.items))  # fmt: skip
+
     def matrix(self) -> sp.csr_matrix:
         """(users, items) sum of weights, CSR float32."""
         m = sp.csr_matrix(

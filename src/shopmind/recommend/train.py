@@ -1,0 +1,165 @@
+"""Training from a store, or from a sequence file, measured by the leave-one-out protocol.
+
+From a store (:func:`store_data`): every shopper's behaviour events and orders, in time
+order, as one sequence each; a row's weight is its kind's (:data:`WEIGHTS`: a purchase
+counts more than a view), events of kinds not listed are left out, and the same item
+touched several times in a row is one step (its heaviest kind). Products nobody touched
+are still items (the content model and the rules see the whole catalog).
+
+:func:`train` fits one model, measures it (HR@10 and NDCG@10 on each shopper's last
+item, full ranking, the model picked by the second-last) and publishes it in the model
+registry as ``recommend/<model>``: a new version, switched to atomically, so a request
+never sees a half-written model and a failed or killed training leaves the previous one
+serving. The light models (popular, itemknn, als, content) are then refitted on all the
+data before they are published; ``sasrec`` is published as trained (on all but each
+shopper's last two items) — at serving time it reads the shopper's whole history anyway.
+
+With orders, ``recommend/bought-together`` (``itemknn`` over the orders' baskets) is
+trained too.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from shopmind.models.registry import DEFAULT_KEEP, Registry
+from shopmind.recommend import MODELS, Interactions, ItemTable, Recommender
+from shopmind.recommend.base import RecommendError
+from shopmind.recommend.evaluate import evaluate, leave_one_out
+
+WEIGHTS: dict[str, float] = {
+    "view_item": 1.0,
+    "select_item": 1.0,
+    "add_to_wishlist": 2.0,
+    "add_to_cart": 3.0,
+    "begin_checkout": 3.0,
+    "purchase": 5.0,
+}
+TOGETHER = "bought-together"
+
+
+def registry(models_dir: Path, name: str, keep: int = DEFAULT_KEEP) -> Registry:
+    return Registry(models_dir, f"recommend/{name}", keep=keep)
+
+
+@dataclass
+class StoreData:
+    interactions: Interactions
+    table: ItemTable
+    texts: dict[str, str]
+    baskets: Interactions | None
+
+
+def collapse(
+    rows: Iterable[tuple[str, str, Any, str]], weights: Mapping[str, float] = WEIGHTS
+) -> list[tuple[str, str, float, float]]:
+    """``(user, item, time, kind)`` rows in time order → ``(user, item, seconds, weight)``,
+    kinds without a weight dropped, a user's consecutive rows of one item merged."""
+    last: dict[str, int] = {}
+    out: list[tuple[str, str, float, float]] = []
+    for user, item, when, kind in rows:
+        weight = weights.get(kind)
+        if not weight:
+            continue
+        seconds = when.timestamp() if hasattr(when, "timestamp") else float(when)
+        at = last.get(user)
+        if at is not None and out[at][1] == item:
+            out[at] = (user, item, out[at][2], max(out[at][3], weight))
+            continue
+        last[user] = len(out)
+        out.append((user, item, seconds, weight))
+    return out
+
+
+def store_data(store: Any) -> StoreData:
+    """The store's interactions (events and orders), catalog facts and texts."""
+    from shopmind.store.interactions import basket_rows, catalog_rows, event_rows, order_rows
+
+    catalog = catalog_rows(store)
+    ids = [c["id"] for c in catalog]
+    rows = sorted([*event_rows(store), *order_rows(store)], key=lambda r: r[2])
+    interactions = Interactions.from_rows(collapse(rows), items=ids)
+    baskets = Interactions.from_rows(
+        [(o, p, t.timestamp(), 1.0) for o, p, t, _ in basket_rows(store)], items=ids
+    )
+    table = ItemTable(
+        ids=ids,
+        titles=[c["title"] for c in catalog],
+        categories=[c["category"] for c in catalog],
+        prices=np.asarray([np.nan if c["price"] is None else c["price"] for c in catalog]),
+        in_stock=np.asarray([c["in_stock"] for c in catalog], dtype=bool),
+    )
+    texts = {c["id"]: c["text"] for c in catalog}
+    return StoreData(interactions, table, texts, baskets if len(baskets) else None)
+
+
+def fit_and_measure(
+    name: str,
+    interactions: Interactions,
+    params: Mapping[str, Any] | None = None,
+    item_texts: Mapping[str, str] | None = None,
+    refit: bool = True,
+    progress: Callable[[dict[str, Any]], Any] | None = None,
+) -> tuple[Recommender, dict[str, Any]]:
+    """Fit ``name`` on all but each user's last two items, measure validation (second
+    last) and test (last) by full ranking, and — for the light models, with ``refit`` —
+    fit it again on everything. Returns the model and its metrics."""
+    if name not in MODELS:
+        raise RecommendError(f"unknown model {name!r}; models: {', '.join(sorted(MODELS))}")
+    sequences = interactions.sequences()
+    split = leave_one_out(sequences)
+    train = interactions.without_last(2)
+    model = MODELS[name](**dict(params or {}))
+    started = time.perf_counter()
+    if name == "sasrec":
+        validation = ([split.train[u] for u in split.users], split.valid)
+        model.fit(train, item_texts, validation=validation, progress=progress)  # type: ignore[call-arg]
+    else:
+        model.fit(train, item_texts)
+    seconds = time.perf_counter() - started
+    metrics: dict[str, Any] = {"model": name, "users": interactions.n_users,
+                               "items": interactions.n_items, "interactions": len(interactions),
+                               "evaluated_users": len(split.users),
+                               "train_seconds": round(seconds, 1)}  # fmt: skip
+    if len(split.users):
+        valid = evaluate(model.score, split, "valid")
+        test = evaluate(model.score, split, "test")
+        metrics |= {"valid_hr@10": valid["hr@10"], "valid_ndcg@10": valid["ndcg@10"],
+                    "hr@10": test["hr@10"], "ndcg@10": test["ndcg@10"]}  # fmt: skip
+    if name == "sasrec":
+        metrics["best_epoch"] = model.best_epoch_  # type: ignore[attr-defined]
+    if refit and name != "sasrec":
+        model = MODELS[name](**dict(params or {})).fit(interactions, item_texts)
+    return model, metrics
+
+
+def train(
+    store: Any,
+    models_dir: Path,
+    name: str,
+    params: Mapping[str, Any] | None = None,
+    keep: int = DEFAULT_KEEP,
+    progress: Callable[[dict[str, Any]], Any] | None = None,
+) -> dict[str, Any]:
+    """Train ``name`` on the store, publish it as ``recommend/<name>`` (and, with
+    orders, ``recommend/bought-together``); return the metrics with the version ids."""
+    data = store_data(store)
+    if len(data.interactions) == 0:
+        raise RecommendError("the store has no behaviour events or orders to learn from")
+    model, metrics = fit_and_measure(name, data.interactions, params, data.texts,
+                                     progress=progress)  # fmt: skip
+    extra = {"params": dict(params or {})}
+    version = registry(models_dir, name, keep).publish(model.save, metrics, extra)
+    metrics["version"] = version.id
+    if data.baskets is not None:
+        together = MODELS["itemknn"](recency_half_life=None).fit(data.baskets)
+        info = {"model": TOGETHER, "baskets": data.baskets.n_users}
+        v = registry(models_dir, TOGETHER, keep).publish(together.save, info, {})
+        metrics["bought_together_version"] = v.id
+    return metrics
