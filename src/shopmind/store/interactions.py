@@ -63,6 +63,7 @@ def order_rows(store: Store, since: datetime | None = None) -> Iterator[Row]:
     with store.session() as s:
         query = (
             select(Customer.external_id, Order.email, Order.created_at, Product.external_id)
+            .select_from(OrderLine)
             .join(Order, OrderLine.order_id == Order.id)
             .join(Product, OrderLine.product_id == Product.id)
             .outerjoin(Customer, Order.customer_id == Customer.id)
@@ -83,6 +84,7 @@ def basket_rows(store: Store, since: datetime | None = None) -> Iterator[Row]:
     with store.session() as s:
         query = (
             select(Order.external_id, Order.created_at, Product.external_id)
+            .select_from(OrderLine)
             .join(Order, OrderLine.order_id == Order.id)
             .join(Product, OrderLine.product_id == Product.id)
             .where(Order.cancelled_at.is_(None))
@@ -128,6 +130,7 @@ def user_rows(store: Store, user: str, limit: int = 200) -> list[Row]:
         ).all()
         lines = s.execute(
             select(Order.created_at, Product.external_id)
+            .select_from(OrderLine)
             .join(Order, OrderLine.order_id == Order.id)
             .join(Product, OrderLine.product_id == Product.id)
             .outerjoin(Customer, Order.customer_id == Customer.id)

@@ -1,0 +1,196 @@
+"""Serving recommendations from a workspace: the published models, the store's catalog
+and each shopper's latest history, under the rules, with a reason for every item.
+
+:class:`RecommendService` is what the CLI, the REST API, the dashboard and the widget
+call. It holds each model of ``models/recommend/<name>/`` through an
+:class:`~shopmind.models.cache.ArtifactCache` (a newly published version is picked up
+at the next request; a version that fails to load leaves the old one serving) and the
+catalog facts the rules need (reloaded every ``catalog_ttl_s`` seconds).
+
+- **for a shopper**: their latest events and orders from the store (so what they did a
+  minute ago counts, without retraining), else the history the model learned; a shopper
+  nobody knows gets the ``popular`` list and ``fallback`` says so;
+- **for a session**: the item ids clicked, in order; unknown ids are ignored and listed;
+- **similar**: the serving model's answer for a history of that one item;
+- **bought together**: ``itemknn`` over the orders' baskets.
+
+Every item comes with a reason: a dict (``kind``: ``viewed``, ``bought``, ``together``,
+``similar`` or ``popular``; the ``item`` or ``category`` it refers to) and its text
+("Because you viewed Merino Sweater", "Often bought with …", "Popular in Shoes").
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from shopmind.models.cache import ArtifactCache
+from shopmind.recommend.base import Recommendations, Recommender, RecommendError
+from shopmind.recommend.rules import Filters, ItemTable
+from shopmind.recommend.train import TOGETHER, registry
+
+FALLBACK = "popular"
+
+
+class NoModel(RecommendError):
+    """No model of that name has been trained in this workspace."""
+
+
+def _open(models_dir: Path, name: str) -> Recommender:
+    loaded = registry(models_dir, name).load(Recommender.load)
+    if loaded is None:
+        raise NoModel(
+            f"no trained recommend/{name} model in {models_dir}: "
+            f"run `shopmind recommend train --model {name if name != TOGETHER else 'itemknn'}`"
+        )
+    return loaded
+
+
+class RecommendService:
+    def __init__(self, store: Any, models_dir: Path, model: str = "sasrec",
+                 catalog_ttl_s: float = 60.0) -> None:  # fmt: skip
+        self.store = store
+        self.models_dir = Path(models_dir)
+        self.model = model
+        self.catalog_ttl_s = catalog_ttl_s
+        self._caches: dict[str, ArtifactCache[Recommender]] = {}
+        self._lock = threading.Lock()
+        self._catalog: tuple[float, dict[str, dict[str, Any]]] | None = None
+        self._tables: dict[int, tuple[Recommender, ItemTable]] = {}
+
+    # -- what is loaded -------------------------------------------------------------------
+    def get(self, name: str | None = None) -> Recommender:
+        """The current version of ``name`` (default: the serving model)."""
+        name = name or self.model
+        with self._lock:
+            if name not in self._caches:
+                pointer = registry(self.models_dir, name).pointer_path
+                self._caches[name] = ArtifactCache(
+                    lambda n=name: _open(self.models_dir, n), [pointer], f"recommend/{name}"
+                )
+            cache = self._caches[name]
+        return cache.get()
+
+    def serving(self) -> Recommender:
+        """The serving model, or ``popular`` when it has not been trained."""
+        try:
+            return self.get()
+        except NoModel:
+            if self.model == FALLBACK:
+                raise
+            return self.get(FALLBACK)
+
+    def table(self, model: Recommender) -> ItemTable:
+        """Catalog facts aligned to ``model``'s item codes, built once per model and
+        catalog load (products gone from the store stay known, out of stock)."""
+        import numpy as np
+
+        from shopmind.store.interactions import catalog_rows
+
+        now = time.monotonic()
+        with self._lock:
+            stamp, rows = self._catalog or (None, None)
+            if stamp is None or now - stamp > self.catalog_ttl_s:
+                stamp, rows = now, None
+        if rows is None:
+            rows = {c["id"]: c for c in catalog_rows(self.store)}
+            with self._lock:
+                self._catalog = (stamp, rows)
+                self._tables.clear()
+        with self._lock:
+            found = self._tables.get(id(model))
+            if found is not None and found[0] is model:
+                return found[1]
+        known = [rows.get(item) for item in model.items_]
+        prices = [np.nan if not r or r["price"] is None else r["price"] for r in known]
+        table = ItemTable(
+            ids=list(model.items_),
+            titles=[r["title"] if r else i for r, i in zip(known, model.items_, strict=True)],
+            categories=[r["category"] if r else "" for r in known],
+            prices=np.asarray(prices, dtype=np.float64),
+            in_stock=np.asarray([bool(r and r["in_stock"]) for r in known], dtype=bool),
+        )
+        with self._lock:
+            if len(self._tables) > 8:
+                self._tables.clear()
+            self._tables[id(model)] = (model, table)
+        return table
+
+    # -- requests -------------------------------------------------------------------------
+    def for_user(self, user: str, n: int = 10, filters: Filters | None = None) -> dict[str, Any]:
+        """Recommendations for shopper ``user`` (customer external id or browser id)."""
+        from shopmind.store.interactions import user_rows
+
+        model = self.serving()
+        rows = user_rows(self.store, user)
+        history = [item for _, item, _, kind in rows if kind != "view_item_list"]
+        bought = {item for _, item, _, kind in rows if kind == "purchase"}
+        if history:
+            got = model.recommend(history, n, filters, self.table(model))
+            got.unknown = []  # products new since training: not a caller's mistake
+            if got.fallback:
+                got.fallback = f"user {user!r}: no item the model knows; popular items"
+        else:
+            got = model.recommend(user, n, filters, self.table(model))
+        return self._answer(model, got, bought)
+
+    def for_session(
+        self, items: Sequence[str], n: int = 10, filters: Filters | None = None
+    ) -> dict[str, Any]:
+        """Recommendations after the session's item ids (in order)."""
+        if not items:
+            raise RecommendError("a session needs at least one item id")
+        model = self.serving()
+        return self._answer(model, model.recommend(list(items), n, filters, self.table(model)))
+
+    def similar(self, item: str, n: int = 10, filters: Filters | None = None) -> dict[str, Any]:
+        model = self.serving()
+        got = model.similar(item, n, filters, self.table(model))
+        return self._answer(model, got, kind="similar")
+
+    def bought_together(
+        self, item: str, n: int = 10, filters: Filters | None = None
+    ) -> dict[str, Any]:
+        model = self.get(TOGETHER)
+        filters = replace(filters or Filters(), exclude_history=True)
+        return self._answer(model, model.similar(item, n, filters, self.table(model)))
+
+    # -- answers --------------------------------------------------------------------------
+    def _answer(
+        self, model: Recommender, got: Recommendations, bought: set[str] | None = None,
+        kind: str | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        table = self.table(model)
+        titles = dict(zip(table.ids, table.titles, strict=True))
+        items = []
+        for item, score, reason in zip(got.item_ids, got.scores, got.reasons, strict=True):
+            reason = dict(reason)
+            if kind and reason["kind"] != "popular":
+                reason["kind"] = kind
+            if reason["kind"] == "viewed" and bought and reason["item"] in bought:
+                reason["kind"] = "bought"
+            items.append({"item_id": item, "title": titles.get(item, item),
+                          "score": round(float(score), 6), "reason": reason,
+                          "reason_text": reason_text(reason, titles)})  # fmt: skip
+        return {"model": model.name, "items": items, "fallback": got.fallback,
+                "unknown": got.unknown}  # fmt: skip
+
+
+def reason_text(reason: dict[str, Any], titles: dict[str, str]) -> str:
+    """A reason as one short English line."""
+    item = titles.get(reason.get("item") or "", reason.get("item") or "")
+    kind = reason.get("kind")
+    if kind == "viewed":
+        return f"Because you viewed {item}"
+    if kind == "bought":
+        return f"Because you bought {item}"
+    if kind == "together":
+        return f"Often bought with {item}"
+    if kind == "similar":
+        return f"Similar to {item}"
+    category = reason.get("category")
+    return f"Popular in {category}" if category else "Popular right now"
