@@ -32,9 +32,7 @@ def test_ndcg_matches_hand_computed_values() -> None:
     # rank 1 is perfect
     assert ndcg_at_k(["c", "a"], {"c"}, 10) == pytest.approx(1.0)
     # two relevant at ranks 1 and 3: (1 + 0.5) / (1 + 1/log2(3))
-    assert ndcg_at_k(["x", "a", "y"], {"x", "y"}, 3) == pytest.approx(
-        1.5 / (1 + 1 / math.log2(3))
-    )
+    assert ndcg_at_k(["x", "a", "y"], {"x", "y"}, 3) == pytest.approx(1.5 / (1 + 1 / math.log2(3)))
     assert ndcg_at_k(["a", "b", "c"], {"c"}, 2) == 0.0
     assert ndcg_at_k(["a"], set(), 10) == 0.0
 
