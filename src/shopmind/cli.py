@@ -1186,5 +1186,8 @@ def demo(
         raise fail(f"{exc} (use another demo folder, or the same options as before)") from exc
 
 
+# capabilities with their own command modules (they add their groups to ``app``)
+from shopmind import cli_recommend  # noqa: E402, F401
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -221,6 +221,18 @@ class Settings(BaseSettings):
         description="Descriptions of similar products of the store shown to the model.",
     )  # fmt: skip
 
+    # Recommendations (docs/recommendations.md).
+    recommend_model: Literal["popular", "itemknn", "als", "content", "sasrec"] = Field(
+        default="sasrec",
+        description="The model that serves recommendations (popular until it is trained).",
+    )
+    recommend_exclude_bought: bool = Field(
+        default=True, description="Leave out what the shopper already bought."
+    )
+    recommend_exclude_viewed: bool = Field(
+        default=True, description="Leave out what the shopper already looked at."
+    )
+
     @field_validator("currency")
     @classmethod
     def _upper(cls, value: str) -> str:

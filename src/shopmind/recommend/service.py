@@ -52,15 +52,39 @@ def _open(models_dir: Path, name: str) -> Recommender:
 
 class RecommendService:
     def __init__(self, store: Any, models_dir: Path, model: str = "sasrec",
+                 exclude_bought: bool = True, exclude_viewed: bool = True,
                  catalog_ttl_s: float = 60.0) -> None:  # fmt: skip
         self.store = store
         self.models_dir = Path(models_dir)
         self.model = model
+        self.exclude_bought = exclude_bought
+        self.exclude_viewed = exclude_viewed
         self.catalog_ttl_s = catalog_ttl_s
         self._caches: dict[str, ArtifactCache[Recommender]] = {}
         self._lock = threading.Lock()
         self._catalog: tuple[float, dict[str, dict[str, Any]]] | None = None
         self._tables: dict[int, tuple[Recommender, ItemTable]] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Any, store: Any) -> RecommendService:
+        return cls(
+            store,
+            settings.models_dir,
+            settings.recommend_model,
+            settings.recommend_exclude_bought,
+            settings.recommend_exclude_viewed,
+        )
+
+    def _rules(
+        self, filters: Filters | None, viewed: Sequence[str], bought: Sequence[str]
+    ) -> Filters:
+        """The request's filters with the service's exclusions: what the shopper bought
+        and looked at, as the settings say."""
+        filters = filters or Filters()
+        out = list(filters.exclude)
+        out += list(bought) if self.exclude_bought else []
+        out += list(viewed) if self.exclude_viewed else []
+        return replace(filters, exclude_history=False, exclude=tuple(dict.fromkeys(out)))
 
     # -- what is loaded -------------------------------------------------------------------
     def get(self, name: str | None = None) -> Recommender:
@@ -129,6 +153,7 @@ class RecommendService:
         rows = user_rows(self.store, user)
         history = [item for _, item, _, kind in rows if kind != "view_item_list"]
         bought = {item for _, item, _, kind in rows if kind == "purchase"}
+        filters = self._rules(filters, [i for i in history if i not in bought], sorted(bought))
         if history:
             got = model.recommend(history, n, filters, self.table(model))
             got.unknown = []  # products new since training: not a caller's mistake
@@ -145,6 +170,7 @@ class RecommendService:
         if not items:
             raise RecommendError("a session needs at least one item id")
         model = self.serving()
+        filters = self._rules(filters, [str(i) for i in items], [])
         return self._answer(model, model.recommend(list(items), n, filters, self.table(model)))
 
     def similar(self, item: str, n: int = 10, filters: Filters | None = None) -> dict[str, Any]:

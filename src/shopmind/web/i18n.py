@@ -107,6 +107,9 @@ VALUE_MESSAGES = (
     N_("Words copy works in where they fit, separated by commas."),
     N_("Descriptions of similar products of the store shown to the model."),
     N_("Write with the adapter tuned to the store's voice, when there is one."),
+    N_("The model that serves recommendations (popular until it is trained)."),
+    N_("Leave out what the shopper already bought."),
+    N_("Leave out what the shopper already looked at."),
     N_(
         "local: a model folder, .gguf file or cached Hugging Face id (empty: the packaged "
         "SmolLM2-135M-Instruct); openai: the model the server serves."
