@@ -21,6 +21,7 @@ from shopmind.api.routers import feeds as feeds_routes
 from shopmind.api.routers import health as health_routes
 from shopmind.api.routers import jobs as jobs_routes
 from shopmind.api.routers import models as models_routes
+from shopmind.api.routers import recommendations as recommendations_routes
 from shopmind.api.routers import reviews as reviews_routes
 from shopmind.api.routers import settings as settings_routes
 from shopmind.api.routers import store as store_routes
@@ -93,6 +94,7 @@ def create_app(
     app.include_router(chat_routes.router, **secured)
     app.include_router(content_routes.router, **secured)
     app.include_router(feeds_routes.router, **secured)
+    app.include_router(recommendations_routes.router, **secured)
     mount_dashboard(app)
     return app
 
