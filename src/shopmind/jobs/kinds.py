@@ -430,6 +430,43 @@ def _run_tune(ctx: JobContext) -> dict[str, Any]:
     return {**report.to_dict(), "text": report.summary()}
 
 
+# -- recommendations ----------------------------------------------------------------------
+
+RECOMMENDERS = ("popular", "itemknn", "als", "content", "sasrec")
+
+
+def _check_recommend(params: dict[str, Any], _uploads: Path | None) -> dict[str, Any]:
+    _only(params, {"model", "epochs", "time_budget_s"})
+    params.setdefault("model", "sasrec")
+    if params["model"] not in RECOMMENDERS:
+        raise JobError(f"model: must be one of {', '.join(RECOMMENDERS)}")
+    _number(params, "epochs", 1, 1000, integer=True)
+    _number(params, "time_budget_s", 1, 7 * 24 * 3600, integer=False)
+    return params
+
+
+def _run_recommend(ctx: JobContext) -> dict[str, Any]:
+    from shopmind.recommend import RecommendError
+    from shopmind.recommend.train import train
+
+    p = ctx.params
+    params: dict[str, Any] = {}
+    if p["model"] in ("als", "sasrec"):
+        params["threads"] = ctx.settings.threads
+    if p["model"] == "sasrec":
+        params |= {k: p[k] for k in ("epochs", "time_budget_s") if k in p}
+        ctx.stage("training (epochs)", total=p.get("epochs") or 200)
+    else:
+        ctx.stage("training")
+    try:
+        metrics = train(ctx.store, ctx.settings.models_dir, p["model"], params,
+                        keep=ctx.settings.model_versions_keep,
+                        progress=lambda row: ctx.progress(int(row["epoch"])))  # fmt: skip
+    except RecommendError as exc:
+        raise JobError(str(exc)) from exc
+    return metrics
+
+
 register(JobKind("reviews.train", "Train a sentiment model", _run_train, _check_train,
                  lambda p: f"train:reviews/{p['tier']}"))  # fmt: skip
 register(JobKind("reviews.analyze", "Score the store's reviews", _run_analyze, _check_analyze,
@@ -446,3 +483,5 @@ register(JobKind("content.article", "Write an article", _run_article, _check_art
                  lambda p: "content:article"))  # fmt: skip
 register(JobKind("content.tune", "Tune the language model to the store's voice", _run_tune,
                  _check_tune, lambda p: "train:content/lora"))  # fmt: skip
+register(JobKind("recommend.train", "Train a recommender", _run_recommend, _check_recommend,
+                 lambda p: f"train:recommend/{p['model']}"))  # fmt: skip

@@ -199,6 +199,8 @@ class RecommendService:
                 reason["kind"] = kind
             if reason["kind"] == "viewed" and bought and reason["item"] in bought:
                 reason["kind"] = "bought"
+            if reason.get("item"):
+                reason["title"] = titles.get(reason["item"], reason["item"])
             items.append({"item_id": item, "title": titles.get(item, item),
                           "score": round(float(score), 6), "reason": reason,
                           "reason_text": reason_text(reason, titles)})  # fmt: skip

@@ -44,6 +44,7 @@ NAV: list[tuple[str, str, bool]] = [
     ("/products", i18n.N_("Products"), False),
     ("/reviews", i18n.N_("Reviews"), False),
     ("/content", i18n.N_("Content"), False),
+    ("/recommendations", i18n.N_("Recommendations"), False),
     ("/imports", i18n.N_("Imports"), True),
     ("/jobs", i18n.N_("Jobs"), False),
     ("/settings", i18n.N_("Settings"), False),

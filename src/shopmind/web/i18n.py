@@ -83,6 +83,7 @@ VALUE_MESSAGES = (
     N_("Write copy"),
     N_("Write an article"),
     N_("Tune the language model to the store's voice"),
+    N_("Train a recommender"),
     # the descriptions of the settings (shopmind.config.Settings, but workspace)
     N_("SQLAlchemy URL; empty means SQLite."),
     N_("Store currency (ISO 4217) used when an import or event names none."),

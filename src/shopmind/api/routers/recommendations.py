@@ -30,8 +30,12 @@ MAX_N = 100
 
 
 class Reason(BaseModel):
+    """``kind``: viewed, bought, together, similar or popular; ``item`` (and its
+    ``title``) the product it refers to; ``category`` for popular ones."""
+
     kind: str
     item: str | None = None
+    title: str | None = None
     category: str | None = None
 
 

@@ -8,6 +8,7 @@ from shopmind.web.pages import (
     login,
     overview,
     products,
+    recommendations,
     reviews,
     settings,
 )
@@ -18,6 +19,7 @@ PAGE_ROUTERS = [
     products.router,
     reviews.router,
     content.router,
+    recommendations.router,
     imports.router,
     jobs.router,
     settings.router,
