@@ -34,7 +34,8 @@ class SASRecRecommender(Recommender):
     name: ClassVar[str] = "sasrec"
     params: ClassVar[tuple[str, ...]] = (
         "max_len", "hidden", "layers", "heads", "dropout", "lr", "weight_decay",
-        "batch_tokens", "epochs", "patience", "time_budget_s", "negatives", "seed", "threads",
+        "batch_tokens", "epochs", "patience", "time_budget_s", "negatives", "precision", "seed",
+        "threads",
     )  # fmt: skip
 
     def __init__(
@@ -51,6 +52,7 @@ class SASRecRecommender(Recommender):
         patience: int = 10,
         time_budget_s: float | None = None,
         negatives: int = 0,
+        precision: str = "float32",
         seed: int = 0,
         threads: int = 2,
     ) -> None:
@@ -66,6 +68,7 @@ class SASRecRecommender(Recommender):
         self.patience = patience
         self.time_budget_s = time_budget_s
         self.negatives = negatives
+        self.precision = precision
         self.seed = seed
         self.threads = threads
 
@@ -97,7 +100,7 @@ class SASRecRecommender(Recommender):
             raise ValueError("sasrec needs at least one user with 2 or more interactions")
         config = SASRecConfig(n_items=len(self.items_), max_len=self.max_len,
                               hidden=self.hidden, layers=self.layers, heads=self.heads,
-                              dropout=self.dropout)  # fmt: skip
+                              dropout=self.dropout, bf16=self._bf16())  # fmt: skip
         net = SASRec(config)
         lengths = [len(x) for x, _ in examples]
         batch_size = max(1, self.batch_tokens // max(1, int(np.mean(lengths))))
@@ -149,6 +152,16 @@ class SASRecRecommender(Recommender):
         self.best_epoch_ = int(best["epoch"])
         self.train_seconds_ = round(run["elapsed_s"], 1)
         self._validation = self._progress = None
+
+    def _bf16(self) -> bool:
+        """``precision``: ``"float32"``, ``"bfloat16"`` (training's matrix products under
+        autocast; scoring stays float32) or ``"auto"`` (bfloat16 where the CPU does it in
+        hardware)."""
+        from shopmind.models.device import native_bfloat16
+
+        if self.precision not in ("auto", "float32", "bfloat16"):
+            raise ValueError(f"precision must be auto, float32 or bfloat16, got {self.precision!r}")
+        return self.precision == "bfloat16" or (self.precision == "auto" and native_bfloat16())
 
     def _validate(self, net: SASRec, validation: Validation) -> dict[str, float]:
         histories, targets = validation

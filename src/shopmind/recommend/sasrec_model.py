@@ -28,6 +28,7 @@ class SASRecConfig:
     heads: int = 1
     dropout: float = 0.5
     init_std: float = 0.02
+    bf16: bool = False  # training: matrix products in bfloat16 (autocast), the loss in float32
 
 
 class Block(nn.Module):
@@ -96,16 +97,19 @@ class SASRec(nn.Module):
         """``items`` (batch, seq), right-padded with 0; ``targets`` (batch, seq) the next
         item at each position (0: none). Returns (logits at the real positions
         (positions, n_items) or at every position when no targets, loss)."""
-        h = self.hidden(items)  # (batch, seq, hidden)
-        table = self.items.weight[1:]  # (n_items, hidden)
-        if targets is None:
-            return h @ table.T, None
-        real = targets > 0
-        h = h[real]  # (positions, hidden)
-        gold = targets[real] - 1  # (positions,) 0-based item index
-        if negatives <= 0:
-            logits = h @ table.T  # (positions, n_items)
-            return logits, F.cross_entropy(logits, gold)
+        bf16 = self.config.bf16 and self.training
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            h = self.hidden(items)  # (batch, seq, hidden)
+            table = self.items.weight[1:]  # (n_items, hidden)
+            if targets is None:
+                return (h @ table.T).float(), None
+            real = targets > 0
+            h = h[real]  # (positions, hidden)
+            gold = targets[real] - 1  # (positions,) 0-based item index
+            if negatives <= 0:
+                logits = (h @ table.T).float()  # (positions, n_items)
+                return logits, F.cross_entropy(logits, gold)
+        h, table = h.float(), table.float()
         sampled = torch.randint(0, table.shape[0], (negatives,), device=h.device)
         positive = (h * table[gold]).sum(-1, keepdim=True)  # (positions, 1)
         negative = h @ table[sampled].T  # (positions, negatives)
