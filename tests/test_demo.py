@@ -12,7 +12,9 @@ def test_demo_end_to_end_and_rerun(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.delenv("SHOPMIND_DATABASE_URL", raising=False)
     out = io.StringIO()
     console = Console(file=out, width=120)
-    ctx = run_demo(tmp_path / "demo", customers=400, days=14, seed=3, console=console)
+    ctx = run_demo(
+        tmp_path / "demo", customers=400, days=14, seed=3, console=console, sasrec_budget_s=5
+    )
     summary = ctx.results["summary"]
     assert summary.counts["events"] > 1000 and summary.orders > 0
     assert summary.revenue > 0
@@ -40,8 +42,16 @@ def test_demo_end_to_end_and_rerun(tmp_path: Path, monkeypatch) -> None:
         assert "waterproof" not in variant["fields"]["title"].lower()
         assert "award" not in variant["fields"]["title"].lower()
     assert "content generate" in text
+    # issue 10: three recommenders measured the same way; a shopper's items with reasons
+    recs = ctx.results["recommend"]
+    assert set(recs) == {"popular", "itemknn", "sasrec"}
+    assert all(0 < r["ndcg@10"] <= r["hr@10"] for r in recs.values())
+    assert "next item, full ranking" in text and "for shopper" in text and "bought with" in text
+    assert "recommend user ID" in text
     first = len(text)
-    again = run_demo(tmp_path / "demo", customers=400, days=14, seed=3, console=console)
+    again = run_demo(
+        tmp_path / "demo", customers=400, days=14, seed=3, console=console, sasrec_budget_s=5
+    )
     assert again.results["summary"].counts == summary.counts  # re-running adds nothing
     rerun = out.getvalue()[first:]
     assert "with password" not in rerun and "users set-password" in rerun
