@@ -211,3 +211,19 @@ def test_bad_rules_are_refused() -> None:
         Filters(min_price=5, max_price=1)
     with pytest.raises(ValueError, match="boost"):
         Filters(boost={"a": 0})
+
+
+def test_als_folds_a_history_in_as_implicit_recalculates_a_user(data: Interactions) -> None:
+    from implicit.cpu.als import AlternatingLeastSquares
+    from threadpoolctl import threadpool_limits
+
+    ours = MODELS["als"](factors=4, iterations=5, regularization=0.1, alpha=2.0, threads=1)
+    ours.fit(data)
+    with threadpool_limits(1, "blas"):
+        theirs = AlternatingLeastSquares(factors=4, iterations=5, regularization=0.1, alpha=2.0,
+                                         random_state=0, num_threads=1)  # fmt: skip
+        theirs.fit(data.matrix(), show_progress=False)
+    np.testing.assert_allclose(ours.item_vectors_, theirs.item_factors, rtol=1e-4, atol=1e-5)
+    row = data.matrix()[3]
+    folded = ours._query([np.asarray(row.indices)])[0]
+    np.testing.assert_allclose(folded, theirs.recalculate_user(3, row), rtol=1e-3, atol=1e-4)
