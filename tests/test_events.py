@@ -132,3 +132,18 @@ def test_an_empty_batch_stores_nothing(store: Store) -> None:
     PostgreSQL (a 500 from ``POST /v1/events`` with ``{"events": []}``)."""
     assert store_events(store, []) == 0
     assert store.stats()["events"] == 0
+
+
+def test_list_ids_stay_on_items_and_leave_the_event_id_alone() -> None:
+    base = {"event_name": "select_item", "event_timestamp": "2026-01-02T03:04:05Z",
+            "user_pseudo_id": "u1", "items": [{"item_id": "P1", "index": 2}]}  # fmt: skip
+    plain = normalize_event(base)
+    listed = normalize_event({**base, "item_list_id": "for_you"})
+    assert listed["items"] == [{"item_id": "P1", "index": 2, "item_list_id": "for_you"}]
+    assert listed["event_id"] == plain["event_id"]
+    own = normalize_event({**base, "items": [{"item_id": "P1", "item_list_id": "similar"}],
+                           "item_list_id": "for_you"})  # fmt: skip
+    assert own["items"][0]["item_list_id"] == "similar"
+    nested = normalize_event({**base, "event_params": [
+        {"key": "item_list_id", "value": {"string_value": "together"}}]})  # fmt: skip
+    assert nested["items"][0]["item_list_id"] == "together"

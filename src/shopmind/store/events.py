@@ -190,6 +190,12 @@ def _item(item: Any) -> dict[str, Any]:
     name = _text(item.get("item_name"), "item_name", 512)
     if name:
         clean["item_name"] = name  # as sent until the event id is made (see normalize_event)
+    list_id = _plain(item.get("item_list_id"), "item_list_id", 100)
+    if list_id:  # the list (placement) the item was shown in: view_item_list, select_item
+        clean["item_list_id"] = list_id
+    index = _number(item.get("index"), "index", negative=False)
+    if index is not None:
+        clean["index"] = int(index)
     return clean
 
 
@@ -204,9 +210,14 @@ def _plain_names(items: list[dict[str, Any]]) -> None:
                 del item["item_name"]
 
 
+_ID_KEYS = frozenset({"item_id", "price", "quantity", "item_name"})
+
+
 def make_event_id(row: Mapping[str, Any]) -> str:
-    """A content hash: the same event (user, time, name, session, items, txn) → same id."""
-    items = row.get("items")
+    """A content hash: the same event (user, time, name, session, items, txn) → same id.
+    Items count by id, price, quantity and name only (as before list ids were kept), so a
+    file imported again keeps its ids."""
+    items = [{k: v for k, v in i.items() if k in _ID_KEYS} for i in row.get("items") or ()]
     basis = "\x1f".join(
         [
             row["user_id"],
@@ -230,7 +241,14 @@ def _flatten(raw: Mapping[str, Any]) -> dict[str, Any]:
     """Fold the BigQuery export's nested fields into the flat names (flat fields win)."""
     flat = dict(raw)
     params = _params(raw)
-    for key in ("ga_session_id", "value", "currency", "transaction_id", "page_location"):
+    for key in (
+        "ga_session_id",
+        "value",
+        "currency",
+        "transaction_id",
+        "page_location",
+        "item_list_id",
+    ):
         _set_missing(flat, key, params.get(key))
     for key in ("source", "medium", "campaign"):
         _set_missing(flat, key, params.get(key))
@@ -276,6 +294,9 @@ def normalize_event(raw: Mapping[str, Any], currency: str = "USD") -> dict[str, 
     items = _items(g("items"))
     if items is None and g("item_id") not in (None, ""):
         items = _items([{"item_id": g("item_id"), "price": g("price"), "quantity": g("quantity")}])
+    list_id = _plain(g("item_list_id"), "item_list_id", 100)
+    for item in items or () if list_id else ():
+        item.setdefault("item_list_id", list_id)
     row: dict[str, Any] = {
         "name": name,
         "ts": parse_timestamp(ts_raw),

@@ -267,6 +267,21 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
+class PublishableKey(Base):
+    """A key for the storefront widgets: public by design (it sits in the shop's pages),
+    so it is stored in clear; it opens only the public read-only routes, only from its
+    ``allowed_origins`` (``https://shop.example.com``), under a per-client rate limit."""
+
+    __tablename__ = "publishable_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    allowed_origins: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
 class ReviewSentiment(Base):
     """The current sentiment of one review, from the model that last scored it."""
 

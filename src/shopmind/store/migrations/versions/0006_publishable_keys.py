@@ -1,0 +1,32 @@
+"""publishable keys for the storefront widgets
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-02 12:00:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "publishable_keys",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=255), nullable=False),
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("allowed_origins", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_publishable_keys")),
+        sa.UniqueConstraint("key", name=op.f("uq_publishable_keys_key")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("publishable_keys")
