@@ -232,6 +232,13 @@ class Settings(BaseSettings):
     recommend_exclude_viewed: bool = Field(
         default=True, description="Leave out what the shopper already looked at."
     )
+    widget_rate_limit_per_minute: float = Field(
+        default=120, ge=0, le=100_000,
+        description="Widget calls one client (key and IP) gets back per minute; 0: no limit.",
+    )  # fmt: skip
+    widget_rate_limit_burst: int = Field(
+        default=60, ge=1, le=100_000, description="Widget calls one client can make at once."
+    )
 
     @field_validator("currency")
     @classmethod

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from shopmind import __version__
+from shopmind.api import public as public_routes
 from shopmind.api.deps import require_api_key
 from shopmind.api.ingest import BatchError
 from shopmind.api.limits import BodySizeLimit
@@ -75,6 +76,7 @@ def create_app(
     app.add_exception_handler(BatchError, _batch_rejected)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.include_router(health_routes.router)
+    app.include_router(public_routes.router)  # the storefront's, with a publishable key
     secured = {
         "prefix": "/v1",
         # The key first (401 before any look at the body), then the text policy of every body.

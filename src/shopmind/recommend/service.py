@@ -164,10 +164,15 @@ class RecommendService:
         return self._answer(model, got, bought)
 
     def for_session(
-        self, items: Sequence[str], n: int = 10, filters: Filters | None = None
+        self,
+        items: Sequence[str],
+        n: int = 10,
+        filters: Filters | None = None,
+        allow_empty: bool = False,
     ) -> dict[str, Any]:
-        """Recommendations after the session's item ids (in order)."""
-        if not items:
+        """Recommendations after the session's item ids (in order); with
+        ``allow_empty``, an empty session gets the popular items."""
+        if not items and not allow_empty:
             raise RecommendError("a session needs at least one item id")
         model = self.serving()
         filters = self._rules(filters, [str(i) for i in items], [])

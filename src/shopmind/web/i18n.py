@@ -111,6 +111,8 @@ VALUE_MESSAGES = (
     N_("The model that serves recommendations (popular until it is trained)."),
     N_("Leave out what the shopper already bought."),
     N_("Leave out what the shopper already looked at."),
+    N_("Widget calls one client (key and IP) gets back per minute; 0: no limit."),
+    N_("Widget calls one client can make at once."),
     N_(
         "local: a model folder, .gguf file or cached Hugging Face id (empty: the packaged "
         "SmolLM2-135M-Instruct); openai: the model the server serves."
