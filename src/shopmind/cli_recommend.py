@@ -246,3 +246,103 @@ def _has_workspace() -> bool:
     from shopmind.cli import state
 
     return (Path(state.workspace) / "shopmind.toml").is_file()
+
+
+widget_app = typer.Typer(
+    help="The storefront widget: publishable keys, the snippet, what placements bring.",
+    no_args_is_help=True,
+)
+app.add_typer(widget_app, name="widget")
+
+
+@widget_app.command("key-create")
+def widget_key_create(
+    name: Annotated[str, typer.Option("--name", help="A label: the shop or theme.")],
+    origin: Annotated[
+        list[str], typer.Option("--origin", help="An allowed origin: https://shop.example.com")
+    ],
+) -> None:
+    """Create a publishable key for the widget, limited to the given origins.
+
+    The key is public by design (it sits in the shop's pages): it opens only the widget's
+    read-only routes, from those origins, under a per-client rate limit.
+    """
+    from shopmind.store.publishable import PublishableKeyError, create_publishable_key
+
+    try:
+        info = create_publishable_key(open_store(), name, origin)
+    except PublishableKeyError as exc:
+        raise fail(str(exc)) from exc
+    console.print(info.key, markup=False, highlight=False)
+    err.print(f"allowed origins: {', '.join(info.allowed_origins)}", markup=False)
+
+
+@widget_app.command("keys")
+def widget_keys(as_json: AsJson = False) -> None:
+    """List the publishable keys."""
+    from shopmind.store.publishable import list_publishable_keys
+
+    keys = list_publishable_keys(open_store())
+    if as_json:
+        print(json.dumps([k.as_dict() for k in keys], indent=1))
+        return
+    for k in keys:
+        state = "revoked" if k.revoked_at else "live"
+        console.print(f"{k.id:>4} {state:<8} {k.name:<24} {k.key}  {', '.join(k.allowed_origins)}",
+                      markup=False, highlight=False)  # fmt: skip
+
+
+@widget_app.command("key-revoke")
+def widget_key_revoke(
+    key_id: Annotated[int, typer.Argument(help="The key's id (widget keys).")],
+) -> None:
+    """Revoke a publishable key (widgets using it stop within 30 seconds)."""
+    from shopmind.store.publishable import revoke_publishable_key
+
+    if not revoke_publishable_key(open_store(), key_id):
+        raise fail(f"no live publishable key with id {key_id}")
+    console.print(f"revoked publishable key {key_id}")
+
+
+@widget_app.command("snippet")
+def widget_snippet(
+    key: Annotated[str, typer.Option("--key", help="A publishable key (pk_…).")],
+    server: Annotated[
+        str, typer.Option("--server", help="Where shopmind is reached from the shop's pages.")
+    ],
+    placement: Annotated[str, typer.Option(help="for_you | similar | together")] = "for_you",
+    n: Annotated[int, typer.Option("-n", min=1, max=24)] = 4,
+) -> None:
+    """Print the script tag to paste into the shop's theme."""
+    from html import escape
+
+    if placement not in ("for_you", "similar", "together"):
+        raise fail("--placement must be for_you, similar or together")
+    item = "" if placement == "for_you" else ' data-item="PRODUCT_ID"'
+    print(f'<script async src="{escape(server.rstrip("/"))}/widget.js" data-key="{escape(key)}" '
+          f'data-placement="{placement}"{item} data-n="{n}" '
+          'data-product-url="/products/{id}"></script>')  # fmt: skip
+
+
+@widget_app.command("stats")
+def widget_stats(
+    days: Annotated[int, typer.Option(min=1, max=3650, help="The last N days.")] = 30,
+    as_json: AsJson = False,
+) -> None:
+    """Impressions, clicks, click-through and attributed revenue per placement."""
+    from datetime import datetime, timedelta
+
+    from shopmind.store.placements import placement_stats
+
+    since = datetime.now() - timedelta(days=days)
+    rows = placement_stats(open_store(), since=since)
+    if as_json:
+        print(json.dumps(rows, indent=1))
+        return
+    if not rows:
+        console.print("no widget impressions or clicks recorded yet")
+    for r in rows:
+        ctr = f"{r['ctr']:.1%}" if r["ctr"] is not None else "—"
+        console.print(f"{r['placement']:<12} {r['impressions']:>8} shown {r['clicks']:>6} clicks "
+                      f"{ctr:>6}  {r['orders']:>4} orders {r['revenue']:>10.2f}",
+                      markup=False, highlight=False)  # fmt: skip
