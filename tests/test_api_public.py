@@ -158,7 +158,7 @@ def test_placement_stats_count_and_attribute_revenue(store: Store) -> None:
         return normalize_event({"event_name": name, "event_timestamp": ts,
                                 "user_pseudo_id": user, "items": items})  # fmt: skip
 
-    mine = [{"item_id": "a", "item_list_id": "for_you"}, {"item_id": "b", "item_list_id": "for_you"}]
+    mine = [{"item_id": x, "item_list_id": "for_you"} for x in "ab"]
     theirs = [{"item_id": "c", "item_list_id": "similar"}]
     store_events(store, [
         event("view_item_list", "2026-03-01T10:00:00Z", mine),
