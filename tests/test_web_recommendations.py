@@ -3,6 +3,8 @@ with their metrics, the preview with reasons (English and Chinese), roles, rollb
 
 from __future__ import annotations
 
+import re
+
 from shopmind.simulate import SimulationConfig, simulate
 from shopmind.store.interactions import order_rows
 from test_web import ADMIN, VIEWER, _wait_job, csrf, log_in, site  # noqa: F401 (fixture)
@@ -78,3 +80,53 @@ def test_viewers_preview_but_do_not_train_and_chinese_reads(site):  # noqa: F811
     client.cookies.set("shopmind_lang", "zh-CN")
     zh = client.get("/recommendations").text
     assert "推荐" in zh and "No recommender trained yet" not in zh
+
+
+def test_publishable_keys_and_placements_on_the_page(site):  # noqa: F811
+    from shopmind.store.events import normalize_event, store_events
+
+    client, store, _ = site
+    log_in(client, ADMIN)
+    made = client.post(
+        "/recommendations/keys",
+        data={
+            "name": "Theme",
+            "origins": "https://shop.example.com\nhttp://localhost:8080",
+            "csrf_token": csrf(client, "/recommendations"),
+        },
+    )
+    assert made.status_code == 200 and "pk_" in made.text and "/widget.js" in made.text
+    assert "https://shop.example.com, http://localhost:8080" in made.text
+    bad = client.post(
+        "/recommendations/keys",
+        data={
+            "name": "Bad",
+            "origins": "https://*.example.com",
+            "csrf_token": csrf(client, "/recommendations"),
+        },
+    )
+    assert bad.status_code == 422 and "no path, no *" in bad.text
+    page = client.get("/recommendations").text
+    assert "No impressions yet" in page
+    store_events(
+        store,
+        [
+            normalize_event(
+                {
+                    "event_name": "view_item_list",
+                    "event_timestamp": __import__("time").time(),
+                    "user_pseudo_id": "u",
+                    "items": [{"item_id": "a", "item_list_id": "for_you"}],
+                }
+            )
+        ],
+    )
+    page = client.get("/recommendations").text
+    assert "<td>for_you</td>" in page and "No impressions yet" not in page
+    key_id = re.search(r"/recommendations/keys/(\d+)/revoke", page).group(1)
+    revoked = client.post(
+        f"/recommendations/keys/{key_id}/revoke",
+        data={"csrf_token": csrf(client, "/recommendations")},
+        follow_redirects=True,
+    )
+    assert revoked.status_code == 200 and "revoked" in revoked.text

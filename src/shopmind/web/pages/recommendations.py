@@ -3,6 +3,7 @@ serving rules, and a preview for any shopper, session or product with the reason
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
@@ -17,6 +18,13 @@ from shopmind.models.registry import RegistryError
 from shopmind.recommend import Filters, RecommendError
 from shopmind.recommend.train import registry
 from shopmind.store import jobs as jobstore
+from shopmind.store.placements import placement_stats
+from shopmind.store.publishable import (
+    PublishableKeyError,
+    create_publishable_key,
+    list_publishable_keys,
+    revoke_publishable_key,
+)
 from shopmind.web.app import render
 from shopmind.web.auth import AdminFormDep, ViewerDep
 
@@ -42,11 +50,14 @@ def _page(request: Request, context: dict[str, Any], status_code: int = 200) -> 
     settings, store = request.app.state.settings, request.app.state.store
     models = [m for m in list_models(settings.models_dir) if m.name.startswith("recommend/")]
     jobs = [j for j in recent_jobs(store, settings, 20) if j.kind == "recommend.train"]
+    since = datetime.now() - timedelta(days=30)
     base = {
         "models": models, "jobs": jobs[:5], "recommenders": RECOMMENDERS, "modes": MODES,
         "serving": settings.recommend_model, "exclude_bought": settings.recommend_exclude_bought,
         "exclude_viewed": settings.recommend_exclude_viewed, "message": "", "error": "",
         "mode": "user", "ref": "", "n": 10, "in_stock": False, "result": None,
+        "keys": list_publishable_keys(store), "placements": placement_stats(store, since=since),
+        "server": str(request.base_url).rstrip("/"), "new_key": None,
     }  # fmt: skip
     return render(request, "recommendations.html", base | context, status_code=status_code)
 
@@ -104,3 +115,24 @@ def rollback(
     except RegistryError as exc:
         return _page(request, {"error": str(exc)}, status_code=409)
     return _page(request, {"message": f"{name} → {version.id}"})
+
+
+@router.post("/recommendations/keys")
+def create_key(
+    request: Request,
+    viewer: AdminFormDep,
+    name: Annotated[str, Form(max_length=255)] = "",
+    origins: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    try:
+        info = create_publishable_key(request.app.state.store, name, origins.split())
+    except PublishableKeyError as exc:
+        return _page(request, {"error": str(exc)}, status_code=422)
+    return _page(request, {"new_key": info})
+
+
+@router.post("/recommendations/keys/{key_id}/revoke")
+def revoke_key(request: Request, viewer: AdminFormDep, key_id: int) -> Response:
+    if not revoke_publishable_key(request.app.state.store, key_id):
+        return _page(request, {"error": f"no live publishable key with id {key_id}"}, 404)
+    return RedirectResponse("/recommendations#widget", status_code=303)
