@@ -200,6 +200,10 @@ class Recommender:
             scores, codes = self._search(history, n, table, filters, out)
         else:
             scores = self.score([history])[0]
+            # ties (items the model has nothing to say about score 0) go by popularity
+            top = float(self.popularity_.max()) or 1.0
+            scale = 1e-6 * max(1.0, float(np.abs(scores).max()))
+            scores = scores + (self.popularity_ / top) * scale
             codes = pick(scores, n, table, filters, out, self._item_index)
         if fallback is None:
             anchors = self.anchors(history, codes)

@@ -72,7 +72,8 @@
       ".sm-recs ul{list-style:none;margin:0;padding:0;display:grid;gap:1rem;" +
       "grid-template-columns:repeat(auto-fill,minmax(9.5rem,1fr))}" +
       ".sm-recs a{color:inherit;text-decoration:none;display:block}" +
-      ".sm-recs img{width:100%;aspect-ratio:1/1;object-fit:cover;border-radius:.4rem;background:#f2f2f2}" +
+      ".sm-recs img,.sm-recs .sm-img{display:block;width:100%;aspect-ratio:1/1;object-fit:cover;" +
+      "border-radius:.4rem;background:#f2f2f2}" +
       ".sm-recs .sm-title{display:block;margin-top:.4rem;font-weight:600;overflow-wrap:anywhere}" +
       ".sm-recs .sm-price{display:block}.sm-recs .sm-why{display:block;font-size:.85em;color:#666}";
     document.head.appendChild(css);
@@ -105,6 +106,7 @@
         img.src = item.image_url;
         img.alt = "";
         img.loading = "lazy";
+        img.addEventListener("error", function () { img.replaceWith(el("span", "sm-img")); });
         a.appendChild(img);
       }
       a.appendChild(el("span", "sm-title", item.title));
