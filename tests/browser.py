@@ -313,6 +313,9 @@ def take_screenshots(browser: Browser, site: Site, out: Path) -> list[Path]:
     write_copy(page, task="seo", writer="rules", every=True)
     page.goto("/content?task=seo")
     shots.append(screenshot(page, "content", out, max_height=2400))
+    shopper = _recommendations(site)
+    page.goto(f"/recommendations?mode=user&ref={shopper}&n=6")
+    shots.append(screenshot(page, "recommendations", out, max_height=3000))
     context.close()
 
     phone = {"viewport": PHONE, "device_scale_factor": 2, "is_mobile": True}
@@ -321,6 +324,12 @@ def take_screenshots(browser: Browser, site: Site, out: Path) -> list[Path]:
         ("overview-phone", "/", phone),
         ("content-zh", "/content?task=seo", {"locale": "zh-CN"}),
         ("content-phone", "/content?task=seo", phone),
+        (
+            "recommendations-zh",
+            f"/recommendations?mode=user&ref={shopper}&n=6",
+            {"locale": "zh-CN"},
+        ),
+        ("recommendations-phone", f"/recommendations?mode=user&ref={shopper}&n=4", phone),
     ):
         context = new_context(browser, site, **options)
         page = context.new_page()
@@ -329,6 +338,57 @@ def take_screenshots(browser: Browser, site: Site, out: Path) -> list[Path]:
         shots.append(screenshot(page, name, out, max_height=1600))
         context.close()
     return shots
+
+
+def _recommendations(site: Site) -> str:
+    """Train popular, itemknn and a time-boxed sasrec (the serving model), make a
+    publishable key and record a few widget impressions, clicks and purchases; returns a
+    shopper with orders."""
+    from shopmind.recommend.train import train
+    from shopmind.store.events import normalize_event, store_events
+    from shopmind.store.interactions import order_rows
+    from shopmind.store.publishable import create_publishable_key, list_publishable_keys
+
+    models = site.settings.models_dir
+    train(site.store, models, "popular")
+    train(site.store, models, "itemknn")
+    train(site.store, models, "sasrec", {"time_budget_s": 40.0, "threads": 2})
+    if not list_publishable_keys(site.store):
+        create_publishable_key(site.store, "Theme", ["https://shop.example.com"])
+    shopper, item = next((u, i) for u, i, _, _ in order_rows(site.store))
+    now = time.time()
+    rows = []
+    visits = [("for_you", f"w{j}") for j in range(40)] + [("similar", f"v{j}") for j in range(25)]
+    for k, (placement, user) in enumerate(visits):
+        shown = [{"item_id": item, "item_list_id": placement}]
+        rows.append(
+            {
+                "event_name": "view_item_list",
+                "event_timestamp": now - 3600 + k,
+                "user_pseudo_id": user,
+                "items": shown,
+            }
+        )
+        if k % 6 == 0:
+            rows.append(
+                {
+                    "event_name": "select_item",
+                    "event_timestamp": now - 3000 + k,
+                    "user_pseudo_id": user,
+                    "items": shown,
+                }
+            )
+        if k % 12 == 0:
+            rows.append(
+                {
+                    "event_name": "purchase",
+                    "event_timestamp": now - 2000 + k,
+                    "user_pseudo_id": user,
+                    "items": [{"item_id": item, "price": 39.0}],
+                }
+            )
+    store_events(site.store, [normalize_event(r) for r in rows])
+    return shopper
 
 
 def main(argv: list[str] | None = None) -> int:
