@@ -108,3 +108,26 @@ def test_the_cli_prints_the_same_shape(shop: tuple[Path, Store], api: Any) -> No
     assert out.exit_code == 0 and json.loads(out.stdout)["items"]
     out = runner.invoke(cli, ["--workspace", str(ws), "recommend", "similar", "ghost"], env=env)
     assert out.exit_code == 1 and "unknown item 'ghost'" in out.output
+
+
+def test_evaluate_prints_the_protocols_numbers_and_names_bad_lines(tmp_path: Path) -> None:
+    lines = [f"u{u} " + " ".join(f"i{(u + t) % 9}" for t in range(5)) for u in range(40)]
+    good = tmp_path / "seqs.txt"
+    good.write_text("\n".join([*lines, "lonely i3"]) + "\n", encoding="utf-8")
+    runner = CliRunner()
+    out = runner.invoke(cli, ["recommend", "evaluate", "--sequences", str(good),
+                              "--model", "itemknn", "--json"])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    got = json.loads(out.stdout)
+    assert list(got)[:6] == ["model", "users", "items", "hr@10", "ndcg@10", "train_seconds"]
+    assert got["users"] == 41 and got["items"] == 9 and got["evaluated_users"] == 40
+    assert got["hr@10"] == 1.0  # nine items, history left out: the target is always in the top 10
+    bad = tmp_path / "bad.txt"
+    bad.write_text("u1 a b c\nu2\n", encoding="utf-8")
+    out = runner.invoke(cli, ["recommend", "evaluate", "--sequences", str(bad)])
+    assert out.exit_code == 1 and "line 2" in out.output
+    out = runner.invoke(cli, ["recommend", "evaluate", "--sequences", str(good), "--model",
+                              "sasrec", "--params", '{"hiden": 8}'])  # fmt: skip
+    assert out.exit_code == 1 and "hiden" in out.output
+    out = runner.invoke(cli, ["recommend", "evaluate", "--sequences", str(good), "--model", "x"])
+    assert out.exit_code == 1 and "unknown model" in out.output
