@@ -131,3 +131,24 @@ def test_evaluate_prints_the_protocols_numbers_and_names_bad_lines(tmp_path: Pat
     assert out.exit_code == 1 and "hiden" in out.output
     out = runner.invoke(cli, ["recommend", "evaluate", "--sequences", str(good), "--model", "x"])
     assert out.exit_code == 1 and "unknown model" in out.output
+
+
+def test_pins_and_boosts_from_the_request_and_the_settings(api: Any, shop: Any) -> None:
+    client, auth, _, item = api
+    r = client.get(f"/v1/products/{item}/similar", headers=auth,
+                   params={"n": 3, "pin": "P-none", "boost": [f"{item}:3"]})  # fmt: skip
+    assert r.status_code == 200
+    others = client.get(f"/v1/products/{item}/similar", headers=auth).json()["items"]
+    last = others[-1]["item_id"]
+    pinned = client.get(f"/v1/products/{item}/similar", headers=auth,
+                        params={"pin": last}).json()["items"]  # fmt: skip
+    assert pinned[0]["item_id"] == last and pinned[0]["reason_text"] == "Featured"
+    bad = client.get(f"/v1/products/{item}/similar", headers=auth, params={"boost": "x"})
+    assert bad.status_code == 422 and "PRODUCT_ID:FACTOR" in bad.text
+    from shopmind.recommend.service import RecommendService
+
+    ws, store = shop
+    settings = load_settings(ws, database_url=str(store.engine.url), recommend_model="itemknn",
+                             recommend_pinned=last)  # fmt: skip
+    served = RecommendService.from_settings(settings, store).similar(item, n=3)
+    assert served["items"][0]["item_id"] == last

@@ -227,3 +227,18 @@ def test_als_folds_a_history_in_as_implicit_recalculates_a_user(data: Interactio
     row = data.matrix()[3]
     folded = ours._query([np.asarray(row.indices)])[0]
     np.testing.assert_allclose(folded, theirs.recalculate_user(3, row), rtol=1e-3, atol=1e-4)
+
+
+def test_pinned_items_say_they_are_featured(ranked: PopularRecommender, table: ItemTable) -> None:
+    got = ranked.recommend("nobody", n=3, filters=Filters(pinned=("f",)), table=table)
+    assert got.item_ids[0] == "f" and got.reasons[0]["kind"] == "featured"
+    assert got.reasons[1]["kind"] == "popular"
+
+
+def test_boosts_parse_or_name_the_bad_one() -> None:
+    from shopmind.recommend.service import parse_boosts
+
+    assert parse_boosts("P1:2, P:7:1.5 ,") == {"P1": 2.0, "P:7": 1.5}
+    for bad in ("P1", "P1:0", "P1:x", ":2"):
+        with pytest.raises(ValueError, match="PRODUCT_ID:FACTOR"):
+            parse_boosts(bad)

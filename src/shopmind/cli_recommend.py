@@ -26,13 +26,17 @@ def _filters(
     min_price: float | None,
     max_price: float | None,
     per_category: int | None,
+    pin: list[str] | None = None,
+    boost: list[str] | None = None,
 ) -> Any:
     from shopmind.recommend import Filters
+    from shopmind.recommend.service import parse_boosts
 
     try:
         return Filters(in_stock_only=in_stock, categories=tuple(category or ()),
                        min_price=min_price, max_price=max_price,
-                       max_per_category=per_category)  # fmt: skip
+                       max_per_category=per_category, pinned=tuple(pin or ()),
+                       boost=parse_boosts(",".join(boost or ())))  # fmt: skip
     except ValueError as exc:
         raise fail(str(exc)) from exc
 
@@ -47,6 +51,12 @@ PerCategory = Annotated[
     int | None, typer.Option("--per-category", min=1, help="At most K items of one category.")
 ]
 N = Annotated[int, typer.Option("-n", min=1, max=1000, help="How many items.")]
+Pin = Annotated[
+    list[str] | None, typer.Option("--pin", help="A product to show first (repeatable).")
+]
+Boost = Annotated[
+    list[str] | None, typer.Option("--boost", help="PRODUCT_ID:FACTOR, a score × (repeatable).")
+]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
@@ -139,10 +149,12 @@ def recommend_user(
     min_price: MinPrice = None,
     max_price: MaxPrice = None,
     per_category: PerCategory = None,
+    pin: Pin = None,
+    boost: Boost = None,
     as_json: AsJson = False,
 ) -> None:
     """What USER_ID is most likely to want next (their latest history from the store)."""
-    rules = _filters(n, in_stock, category, min_price, max_price, per_category)
+    rules = _filters(n, in_stock, category, min_price, max_price, per_category, pin, boost)
     service = _service()
     _show(_answer(lambda: service.for_user(user_id, n, rules)), as_json)
 
@@ -156,10 +168,12 @@ def recommend_session(
     min_price: MinPrice = None,
     max_price: MaxPrice = None,
     per_category: PerCategory = None,
+    pin: Pin = None,
+    boost: Boost = None,
     as_json: AsJson = False,
 ) -> None:
     """What comes next after an anonymous session's ITEM_IDS (unknown ids are ignored)."""
-    rules = _filters(n, in_stock, category, min_price, max_price, per_category)
+    rules = _filters(n, in_stock, category, min_price, max_price, per_category, pin, boost)
     service = _service()
     _show(_answer(lambda: service.for_session(item_ids, n, rules)), as_json)
 
@@ -176,10 +190,12 @@ def recommend_similar(
     min_price: MinPrice = None,
     max_price: MaxPrice = None,
     per_category: PerCategory = None,
+    pin: Pin = None,
+    boost: Boost = None,
     as_json: AsJson = False,
 ) -> None:
     """Items to show beside ITEM_ID: similar ones, or with --together bought together."""
-    rules = _filters(n, in_stock, category, min_price, max_price, per_category)
+    rules = _filters(n, in_stock, category, min_price, max_price, per_category, pin, boost)
     service = _service()
     call = service.bought_together if together else service.similar
     _show(_answer(lambda: call(item_id, n, rules)), as_json)

@@ -232,6 +232,14 @@ class Settings(BaseSettings):
     recommend_exclude_viewed: bool = Field(
         default=True, description="Leave out what the shopper already looked at."
     )
+    recommend_pinned: str = Field(
+        default="", max_length=2000, pattern=r"^[^\x00-\x1f\x7f]*$",
+        description="Product ids shown first wherever they pass the rules, comma-separated.",
+    )  # fmt: skip
+    recommend_boosted: str = Field(
+        default="", max_length=2000, pattern=r"^([^\x00-\x1f\x7f:,]+:[0-9.]+(, *)?)*$",
+        description="Products whose scores are multiplied: ID:FACTOR, comma-separated.",
+    )  # fmt: skip
     widget_rate_limit_per_minute: float = Field(
         default=120, ge=0, le=100_000,
         description="Widget calls one client (key and IP) gets back per minute; 0: no limit.",

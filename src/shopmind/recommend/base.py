@@ -40,7 +40,8 @@ class Recommendations:
     ``ids, scores, reasons = model.recommend(…)``), plus ``fallback`` (why the popular
     list was used, or ``None``) and ``unknown`` (ids in the request that are not known
     and were ignored). A reason is a dict: ``{"kind": "viewed" | "similar" | "popular",
-    "item": id or None, "category": str or None}``; ``reason_text`` renders one."""
+    "item": id or None, "category": str or None}`` (``featured`` for pinned items);
+    ``reason_text`` renders one."""
 
     item_ids: list[str]
     scores: list[float]
@@ -210,6 +211,10 @@ class Recommender:
             reasons = [self._reason(a, c, table) for a, c in zip(anchors, codes, strict=True)]
         else:
             reasons = [self._popular_reason(c, table) for c in codes]
+        featured = {"kind": "featured", "item": None, "category": None}
+        pins = set(filters.pinned)
+        pairs = zip(codes, reasons, strict=True)
+        reasons = [dict(featured) if self.items_[c] in pins else r for c, r in pairs]
         return Recommendations(
             [self.items_[c] for c in codes],
             [float(scores[c]) for c in codes],

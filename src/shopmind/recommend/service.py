@@ -53,12 +53,15 @@ def _open(models_dir: Path, name: str) -> Recommender:
 class RecommendService:
     def __init__(self, store: Any, models_dir: Path, model: str = "sasrec",
                  exclude_bought: bool = True, exclude_viewed: bool = True,
+                 pinned: Sequence[str] = (), boosted: dict[str, float] | None = None,
                  catalog_ttl_s: float = 60.0) -> None:  # fmt: skip
         self.store = store
         self.models_dir = Path(models_dir)
         self.model = model
         self.exclude_bought = exclude_bought
         self.exclude_viewed = exclude_viewed
+        self.pinned = tuple(pinned)
+        self.boosted = dict(boosted or {})
         self.catalog_ttl_s = catalog_ttl_s
         self._caches: dict[str, ArtifactCache[Recommender]] = {}
         self._lock = threading.Lock()
@@ -73,18 +76,24 @@ class RecommendService:
             settings.recommend_model,
             settings.recommend_exclude_bought,
             settings.recommend_exclude_viewed,
+            pinned=[x.strip() for x in settings.recommend_pinned.split(",") if x.strip()],
+            boosted=parse_boosts(settings.recommend_boosted),
         )
 
     def _rules(
         self, filters: Filters | None, viewed: Sequence[str], bought: Sequence[str]
     ) -> Filters:
-        """The request's filters with the service's exclusions: what the shopper bought
-        and looked at, as the settings say."""
+        """The request's filters with the service's: what the shopper bought and looked
+        at left out, as the settings say; the store's pinned items after the request's,
+        its boosts under the request's."""
         filters = filters or Filters()
         out = list(filters.exclude)
         out += list(bought) if self.exclude_bought else []
         out += list(viewed) if self.exclude_viewed else []
-        return replace(filters, exclude_history=False, exclude=tuple(dict.fromkeys(out)))
+        pinned = tuple(dict.fromkeys([*filters.pinned, *self.pinned]))
+        boost = {**self.boosted, **filters.boost}
+        return replace(filters, exclude_history=False, exclude=tuple(dict.fromkeys(out)),
+                       pinned=pinned, boost=boost)  # fmt: skip
 
     # -- what is loaded -------------------------------------------------------------------
     def get(self, name: str | None = None) -> Recommender:
@@ -180,14 +189,14 @@ class RecommendService:
 
     def similar(self, item: str, n: int = 10, filters: Filters | None = None) -> dict[str, Any]:
         model = self.serving()
-        got = model.similar(item, n, filters, self.table(model))
+        got = model.similar(item, n, self._rules(filters, [], []), self.table(model))
         return self._answer(model, got, kind="similar")
 
     def bought_together(
         self, item: str, n: int = 10, filters: Filters | None = None
     ) -> dict[str, Any]:
         model = self.get(TOGETHER)
-        filters = replace(filters or Filters(), exclude_history=True)
+        filters = self._rules(filters, [], [])
         return self._answer(model, model.similar(item, n, filters, self.table(model)))
 
     # -- answers --------------------------------------------------------------------------
@@ -200,7 +209,7 @@ class RecommendService:
         items = []
         for item, score, reason in zip(got.item_ids, got.scores, got.reasons, strict=True):
             reason = dict(reason)
-            if kind and reason["kind"] != "popular":
+            if kind and reason["kind"] not in ("popular", "featured"):
                 reason["kind"] = kind
             if reason["kind"] == "viewed" and bought and reason["item"] in bought:
                 reason["kind"] = "bought"
@@ -211,6 +220,23 @@ class RecommendService:
                           "reason_text": reason_text(reason, titles)})  # fmt: skip
         return {"model": model.name, "items": items, "fallback": got.fallback,
                 "unknown": got.unknown}  # fmt: skip
+
+
+def parse_boosts(text: str) -> dict[str, float]:
+    """``"P1:2, P7:1.5"`` → ``{"P1": 2.0, "P7": 1.5}``; ``ValueError`` naming a bad one."""
+    out: dict[str, float] = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        item, sep, factor = part.rpartition(":")
+        try:
+            value = float(factor)
+        except ValueError:
+            value = -1.0
+        if not sep or not item.strip() or not value > 0:
+            raise ValueError(f"boost {part!r}: expected PRODUCT_ID:FACTOR with a factor above 0")
+        out[item.strip()] = value
+    return out
 
 
 def reason_text(reason: dict[str, Any], titles: dict[str, str]) -> str:
@@ -225,5 +251,7 @@ def reason_text(reason: dict[str, Any], titles: dict[str, str]) -> str:
         return f"Often bought with {item}"
     if kind == "similar":
         return f"Similar to {item}"
+    if kind == "featured":
+        return "Featured"
     category = reason.get("category")
     return f"Popular in {category}" if category else "Popular right now"

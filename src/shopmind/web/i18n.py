@@ -111,6 +111,8 @@ VALUE_MESSAGES = (
     N_("The model that serves recommendations (popular until it is trained)."),
     N_("Leave out what the shopper already bought."),
     N_("Leave out what the shopper already looked at."),
+    N_("Product ids shown first wherever they pass the rules, comma-separated."),
+    N_("Products whose scores are multiplied: ID:FACTOR, comma-separated."),
     N_("Widget calls one client (key and IP) gets back per minute; 0: no limit."),
     N_("Widget calls one client can make at once."),
     N_(

@@ -20,7 +20,7 @@ from shopmind.api.deps import SettingsDep, StoreDep
 from shopmind.api.schemas import ErrorResponse, InvalidRequest
 from shopmind.config import Settings
 from shopmind.recommend import Filters, RecommendError
-from shopmind.recommend.service import NoModel, RecommendService
+from shopmind.recommend.service import NoModel, RecommendService, parse_boosts
 from shopmind.store.db import Store
 
 router = APIRouter(tags=["recommendations"])
@@ -65,12 +65,21 @@ class Rules(BaseModel):
     min_price: Annotated[float | None, Field(ge=0)] = None
     max_price: Annotated[float | None, Field(ge=0)] = None
     per_category: Annotated[int | None, Field(ge=1, le=MAX_N)] = None
+    pin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=20)] = []
+    boost: Annotated[list[Annotated[str, Field(max_length=300)]], Field(max_length=20)] = []
 
     def filters(self, where: str) -> Filters:
         try:
+            boosts = parse_boosts(",".join(self.boost))
+        except ValueError as exc:
+            raise RequestValidationError(
+                [{"type": "value_error", "loc": (where, "boost"), "msg": str(exc)}]
+            ) from None
+        try:
             return Filters(in_stock_only=self.in_stock, categories=tuple(self.category),
                            min_price=self.min_price, max_price=self.max_price,
-                           max_per_category=self.per_category)  # fmt: skip
+                           max_per_category=self.per_category, pinned=tuple(self.pin),
+                           boost=boosts)  # fmt: skip
         except ValueError as exc:
             raise RequestValidationError(
                 [{"type": "value_error", "loc": (where, "min_price"), "msg": str(exc)}]
