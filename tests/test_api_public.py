@@ -108,17 +108,38 @@ def test_the_secret_api_is_not_opened_by_a_publishable_key(widget: Any) -> None:
         assert client.get("/v1/stats", headers=headers).status_code == 401
 
 
+def other_item(store: Store, item: str) -> str:
+    from shopmind.store.models import Product
+
+    with store.session() as s:
+        return s.scalars(select(Product.external_id).where(Product.external_id != item)).first()
+
+
 def test_events_record_impressions_and_clicks_with_the_placement(widget: Any) -> None:
+    from shopmind.store.interactions import event_rows, user_rows
+
     client, key, store, item = widget
+    other = other_item(store, item)
     shown = {"name": "view_item_list", "user_id": "GA.1", "placement": "similar",
-             "items": [item, "other"], "page": "https://shop.test/p"}  # fmt: skip
+             "items": [item, other], "page": "https://shop.test/p"}  # fmt: skip
     r = client.post(f"/public/v1/events?key={key}", content=json.dumps(shown),
                     headers={"Origin": SHOP, "Content-Type": "text/plain"})  # fmt: skip
     assert r.status_code == 202 and r.headers["access-control-allow-origin"] == SHOP
     with store.session() as s:
         row = s.scalars(select(Event).where(Event.user_id == "GA.1")).one()
     assert row.name == "view_item_list" and row.items[0]["item_list_id"] == "similar"
-    assert row.items[1] == {"item_id": "other", "index": 1, "item_list_id": "similar"}
+    assert row.items[1] == {"item_id": other, "index": 1, "item_list_id": "similar"}
+    assert row.event_id.startswith("widget:")
+    # anyone can send these: they never reach training or a shopper's history
+    clicked = {**shown, "name": "select_item", "user_id": "C-victim", "items": [other]}
+    assert (
+        client.post(f"/public/v1/events?key={key}", content=json.dumps(clicked)).status_code == 202
+    )
+    assert not user_rows(store, "C-victim") and not user_rows(store, "GA.1")
+    assert not [r for r in event_rows(store) if r[0] in ("GA.1", "C-victim")]
+    unknown = {**shown, "items": [item, "not-a-product"]}
+    answer = client.post(f"/public/v1/events?key={key}", content=json.dumps(unknown))
+    assert answer.status_code == 422 and "not-a-product" in answer.text
     for bad in ({**shown, "name": "purchase"}, {**shown, "items": []}, {**shown, "extra": 1}):
         answer = client.post(f"/public/v1/events?key={key}", content=json.dumps(bad))
         assert answer.status_code == 422, bad
@@ -173,3 +194,46 @@ def test_placement_stats_count_and_attribute_revenue(store: Store) -> None:
                                "clicks": 1, "orders": 1, "revenue": 40.0, "ctr": 1.0}  # fmt: skip
     assert rows["similar"]["impressions"] == 1 and rows["similar"]["clicks"] == 0
     assert rows["similar"]["ctr"] == 0.0 and rows["similar"]["revenue"] == 0.0
+
+
+def test_only_a_signed_customer_id_opens_the_customers_history(widget: Any) -> None:
+    from shopmind.store.interactions import order_rows
+    from shopmind.store.publishable import find_publishable_key
+
+    client, key, store, _ = widget
+    customer = next(u for u, _, _, _ in order_rows(store) if not u.startswith("email:"))
+    info = find_publishable_key(store, key)
+
+    def ask(**params: str) -> dict:
+        r = client.get("/public/v1/recommendations", params={"key": key, "n": 4, **params})
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    unsigned = ask(user=customer)  # taken as a browser id: no such browser, popular items
+    assert unsigned["fallback"] is True
+    forged = ask(user=customer, user_signature="0" * 64)
+    assert forged["fallback"] is True
+    signed = ask(user=customer, user_signature=info.sign(customer))
+    assert signed["fallback"] is False
+    # the reasons never name what the shopper bought or viewed
+    assert all(
+        i["reason"] in ("Picked for you", "Featured") or i["reason"].startswith("Popular")
+        for i in signed["items"]
+    ), signed
+    assert ask(user="someone@example.com")["fallback"] is True
+
+
+def test_a_purchase_sent_twice_is_attributed_once(store: Store) -> None:
+    def event(name: str, ts: str, items: list[dict[str, Any]], txn: str | None = None) -> dict:
+        return normalize_event({"event_name": name, "event_timestamp": ts, "user_pseudo_id": "u",
+                                "items": items, "transaction_id": txn})  # fmt: skip
+
+    clicked = [{"item_id": "b", "item_list_id": "for_you"}]
+    bought = [{"item_id": "b", "price": 10.0}]
+    store_events(store, [
+        event("select_item", "2026-03-01T10:00:00Z", clicked),
+        event("purchase", "2026-03-01T11:00:00Z", bought, "T1"),
+        event("purchase", "2026-03-01T11:05:00Z", bought, "T1"),  # the same order, re-sent
+    ])  # fmt: skip
+    (row,) = placement_stats(store)
+    assert row["orders"] == 1 and row["revenue"] == 10.0

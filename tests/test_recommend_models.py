@@ -242,3 +242,30 @@ def test_boosts_parse_or_name_the_bad_one() -> None:
     for bad in ("P1", "P1:0", "P1:x", ":2"):
         with pytest.raises(ValueError, match="PRODUCT_ID:FACTOR"):
             parse_boosts(bad)
+
+
+def test_a_boost_reaches_items_the_index_did_not_return(data: Interactions) -> None:
+    model = MODELS["als"](factors=3, iterations=10, threads=1).fit(data)
+    plain = model.recommend(["a2"], n=20, filters=Filters(exclude_history=False))
+    last = plain.item_ids[-1]
+    boosted = model.recommend(["a2"], n=3, filters=Filters(boost={last: 1e6}))
+    assert boosted.item_ids[0] == last
+    pinned = model.recommend(["a2"], n=3, filters=Filters(pinned=(last,)))
+    assert pinned.item_ids[0] == last and np.isfinite(pinned.scores[0])
+
+
+def test_popular_falls_back_on_decayed_counts() -> None:
+    rows = [(f"u{k}", "old", 0.0) for k in range(5)] + [(f"v{k}", "new", 100.0) for k in range(2)]
+    model = PopularRecommender(half_life=10.0).fit(Interactions.from_rows(rows))
+    assert model.recommend("nobody", n=2).item_ids == ["new", "old"]
+
+
+def test_a_category_rule_matches_whole_path_parts(table: ItemTable) -> None:
+    from shopmind.recommend.rules import allowed
+
+    shoes = ItemTable(["a", "b"], ["A", "B"], ["Shoes > Boots", "Shoelaces"],
+                      np.array([1.0, 1.0]), np.array([True, True]))  # fmt: skip
+    assert allowed(shoes, Filters(categories=("shoes",))).tolist() == [True, False]
+    assert allowed(shoes, Filters(categories=(" ",))).tolist() == [True, True]
+    with pytest.raises(ValueError, match="finite"):
+        Filters(boost={"a": float("inf")})

@@ -291,6 +291,11 @@ def widget_key_create(
         raise fail(str(exc)) from exc
     console.print(info.key, markup=False, highlight=False)
     err.print(f"allowed origins: {', '.join(info.allowed_origins)}", markup=False)
+    err.print(
+        f"signing secret (keep it on the shop's server; it signs customer ids as "
+        f"data-user-signature = HMAC-SHA256 hex): {info.signing_secret}",
+        markup=False,
+    )
 
 
 @widget_app.command("keys")
@@ -346,11 +351,11 @@ def widget_stats(
     as_json: AsJson = False,
 ) -> None:
     """Impressions, clicks, click-through and attributed revenue per placement."""
-    from datetime import datetime, timedelta
+    from datetime import UTC, datetime, timedelta
 
     from shopmind.store.placements import placement_stats
 
-    since = datetime.now() - timedelta(days=days)
+    since = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=days)
     rows = placement_stats(open_store(), since=since)
     if as_json:
         print(json.dumps(rows, indent=1))

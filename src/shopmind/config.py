@@ -237,7 +237,7 @@ class Settings(BaseSettings):
         description="Product ids shown first wherever they pass the rules, comma-separated.",
     )  # fmt: skip
     recommend_boosted: str = Field(
-        default="", max_length=2000, pattern=r"^([^\x00-\x1f\x7f:,]+:[0-9.]+(, *)?)*$",
+        default="", max_length=2000, pattern=r"^[^\x00-\x1f\x7f]*$",
         description="Products whose scores are multiplied: ID:FACTOR, comma-separated.",
     )  # fmt: skip
     widget_rate_limit_per_minute: float = Field(
@@ -247,6 +247,12 @@ class Settings(BaseSettings):
     widget_rate_limit_burst: int = Field(
         default=60, ge=1, le=100_000, description="Widget calls one client can make at once."
     )
+
+    @field_validator("recommend_boosted")
+    @classmethod
+    def _boosts(cls, value: str) -> str:
+        parse_boosts(value)  # ValueError names the bad pair
+        return value
 
     @field_validator("currency")
     @classmethod
@@ -272,6 +278,23 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.workspace / DATABASE_FILE).resolve()}"
+
+
+def parse_boosts(text: str) -> dict[str, float]:
+    """``"P1:2, P7:1.5"`` → ``{"P1": 2.0, "P7": 1.5}``; ``ValueError`` naming a bad one."""
+    out: dict[str, float] = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        item, sep, factor = part.rpartition(":")
+        try:
+            value = float(factor)
+        except ValueError:
+            value = -1.0
+        if not sep or not item.strip() or not 0 < value < float("inf"):
+            raise ValueError(f"boost {part!r}: expected PRODUCT_ID:FACTOR with a factor above 0")
+        out[item.strip()] = value
+    return out
 
 
 def load_settings(workspace: str | Path = ".", **overrides: Any) -> Settings:

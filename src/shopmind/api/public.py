@@ -10,12 +10,18 @@
 Each call carries a publishable key (``?key=pk_…``), never the secret API key. A key
 opens these routes only, only for the origins listed with it: a browser's ``Origin``
 must be one of them (``403`` otherwise; a request with no ``Origin``, such as a server's,
-is let through — the key is public anyway, and the answers hold nothing private), and
-the answer's ``Access-Control-Allow-Origin`` names that origin alone. Every client (key
-and IP address) has its own token bucket (``widget_rate_limit_per_minute``; ``429`` with
-``Retry-After`` when empty). The event route takes only those two event names, at most
-50 items, and writes them as any other event — it can neither read nor change anything
-else.
+is let through — the key is public anyway), and the answer's
+``Access-Control-Allow-Origin`` names that origin alone. Every client (key and IP
+address) has its own token bucket (``widget_rate_limit_per_minute``; ``429`` with
+``Retry-After`` when empty).
+
+Nothing private leaves: the ``user`` of a ``for_you`` request is taken as a browser id —
+only events recorded under that very id count — unless the shop's server signed it with
+the key's signing secret (``user_signature``, see ``shopmind.store.publishable``); an
+e-mail address is never taken; and the reasons never name an item of the shopper's
+history ("Picked for you"). The event route takes only those two event names, at most
+50 items of the catalog, and stores them with ids starting ``widget:``: they count for
+the placement figures, never for training or for anyone's recommendations.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from shopmind.api.throttle import RateLimiter
 from shopmind.recommend import Filters, RecommendError
 from shopmind.recommend.service import NoModel
 from shopmind.store.events import EventError, normalize_event, store_events
+from shopmind.store.interactions import WIDGET_PREFIX
 from shopmind.store.publishable import KeyInfo, find_publishable_key
 
 router = APIRouter(include_in_schema=True, tags=["storefront"])
@@ -61,8 +68,8 @@ def _limiter(request: Request) -> RateLimiter:
     return limiter
 
 
-def _key(request: Request, key: str) -> KeyInfo:
-    """The live key for this request's origin and client, or 401 / 403 / 429."""
+def _lookup(request: Request, key: str) -> KeyInfo | None:
+    """The live key (cached for ``KEY_TTL_S``), or None."""
     now = time.monotonic()
     with _keys_lock:
         cached = _keys.get(key)
@@ -72,7 +79,12 @@ def _key(request: Request, key: str) -> KeyInfo:
             if len(_keys) > 1000:
                 _keys.clear()
             _keys[key] = cached
-    info = cached[1]
+    return cached[1]
+
+
+def _key(request: Request, key: str) -> KeyInfo:
+    """The live key for this request's origin and client, or 401 / 403 / 429."""
+    info = _lookup(request, key)
     if info is None:
         raise HTTPException(401, "unknown or revoked publishable key")
     origin = request.headers.get("origin")
@@ -103,7 +115,7 @@ def widget_script() -> Response:
 @router.options("/public/v1/{path:path}", include_in_schema=False)
 def preflight(request: Request, path: str, key: str = "") -> Response:
     """CORS preflight: allowed when the key is live and the origin is one of its own."""
-    info = find_publishable_key(request.app.state.store, key)
+    info = _lookup(request, key)
     origin = request.headers.get("origin")
     if info is None or origin not in info.allowed_origins:
         return Response(status_code=403)
@@ -140,6 +152,7 @@ async def public_recommendations(
     key: Annotated[str, Query(min_length=1, max_length=100)],
     placement: Literal["for_you", "similar", "together"] = "for_you",
     user: Annotated[str | None, Query(max_length=255, pattern=r"^[^\x00-\x1f\x7f]*$")] = None,
+    user_signature: Annotated[str | None, Query(max_length=128)] = None,
     item: Annotated[str | None, Query(max_length=255, pattern=r"^[^\x00-\x1f\x7f]*$")] = None,
     n: Annotated[int, Query(ge=1, le=24)] = 4,
 ) -> WidgetAnswer:
@@ -149,10 +162,14 @@ async def public_recommendations(
     svc = service(request, request.app.state.settings, request.app.state.store)
     rules = Filters(in_stock_only=True)
 
+    signed = bool(user) and info.verify(str(user), user_signature)
+    anonymous = not user or (not signed and ("@" in user or user.startswith("email:")))
+
     def call() -> dict[str, Any]:
         if placement == "for_you":
-            if user:
-                return svc.for_user(user, n, rules)
+            if user and not anonymous:
+                return svc.for_user(user, n, rules, scope="all" if signed else "browser",
+                                    private=False)  # fmt: skip
             if item:
                 return svc.for_session([item], n, rules)
             return svc.for_session([], n, rules, allow_empty=True)
@@ -164,8 +181,8 @@ async def public_recommendations(
 
     try:
         found = await run_in_threadpool(call)
-    except NoModel as exc:
-        raise HTTPException(404, str(exc)) from None
+    except NoModel:  # the message names server paths: not for the public
+        raise HTTPException(404, "no recommendations yet: no model has been trained") from None
     except RecommendError as exc:
         raise HTTPException(404 if "unknown item" in str(exc) else 422, str(exc)) from None
     facts = await run_in_threadpool(_facts, request, [i["item_id"] for i in found["items"]])
@@ -190,6 +207,16 @@ def _facts(request: Request, ids: list[str]) -> dict[str, dict[str, Any]]:
                                 Product.currency).where(Product.external_id.in_(ids)))  # fmt: skip
         return {r[0]: {"image_url": r[1] if (r[1] or "").startswith(("https://", "http://"))
                        else None, "price": r[2], "currency": r[3]} for r in rows}  # fmt: skip
+
+
+def _unknown_items(request: Request, ids: list[str]) -> list[str]:
+    from sqlalchemy import select
+
+    from shopmind.store.models import Product
+
+    with request.app.state.store.session() as s:
+        known = set(s.scalars(select(Product.external_id).where(Product.external_id.in_(ids))))
+    return [i for i in ids if i not in known]
 
 
 class WidgetEvent(BaseModel):
@@ -232,5 +259,9 @@ async def public_events(
         normalized = normalize_event(row, request.app.state.settings.currency)
     except EventError as exc:
         raise HTTPException(422, str(exc)) from None
+    unknown = await run_in_threadpool(_unknown_items, request, event.items)
+    if unknown:
+        raise HTTPException(422, f"not products of this shop: {', '.join(unknown[:5])}")
+    normalized["event_id"] = WIDGET_PREFIX + normalized["event_id"][: 64 - len(WIDGET_PREFIX)]
     await run_in_threadpool(store_events, request.app.state.store, [normalized], False)
     return _cors(Response(status_code=202), request, info)

@@ -243,11 +243,16 @@ class Recommender:
         """Top candidates from the index, widened until the rules keep ``n`` of them."""
         query = self._query([history])[0]
         index = self.index()
-        k = n + len(out) + len(filters.pinned) + 16
+        k = n + len(out) + len(filters.exclude) + len(filters.pinned) + 16
+        # pinned and boosted items are scored whether or not the index found them
+        named = [c for i in (*filters.pinned, *filters.boost) if (c := self._item_index.get(i))
+                 is not None]  # fmt: skip
         while True:
             found, found_scores = index.search(query, k)
             scores = np.full(len(self.items_), -np.inf, dtype=np.float32)
             scores[found] = found_scores
+            if named:
+                scores[named] = self.item_vectors_[named] @ query
             if k >= len(index):  # everything looked at: unseen items keep their true score
                 scores = self.score([history])[0]
             codes = pick(scores, n, table, filters, out, self._item_index)

@@ -24,6 +24,7 @@ class PopularRecommender(Recommender):
 
     def _fit(self, interactions: Interactions, item_texts: Mapping[str, str] | None) -> None:
         self.scores_ = popularity(interactions, self.half_life)
+        self.popularity_ = self.scores_  # the fallback decays as the model does
 
     def _score(self, histories: list[np.ndarray]) -> np.ndarray:
         return np.broadcast_to(self.scores_, (len(histories), len(self.scores_)))
@@ -36,3 +37,4 @@ class PopularRecommender(Recommender):
 
     def _set_state(self, extra: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self.scores_ = arrays["scores"]
+        self.popularity_ = self.scores_

@@ -7,8 +7,9 @@ aligned to the same codes. :func:`pick` applies them in this order:
 1. excluded items (already bought, the items being looked at, ids the caller excludes)
    and items the rules filter out (out of stock, other categories, outside a price range)
    are removed;
-2. boosted items have their score multiplied (``boost``), pinned items go first in the
-   order given (when they pass the filters);
+2. boosted items have their score's distance above a floor multiplied (``boost``; the
+   floor lies one score-range below the lowest score, so the lowest item rises too),
+   pinned items go first in the order given (when they pass the filters);
 3. the best remaining items are taken in score order, at most ``max_per_category`` from
    one category (diversity).
 """
@@ -27,7 +28,7 @@ class Filters:
 
     exclude_history: bool = True  # leave out what the shopper already has (bought/viewed)
     in_stock_only: bool = False
-    categories: tuple[str, ...] = ()  # only items in these categories (prefix match)
+    categories: tuple[str, ...] = ()  # only items in these categories or under them
     min_price: float | None = None
     max_price: float | None = None
     max_per_category: int | None = None  # at most k items of one category
@@ -44,8 +45,8 @@ class Filters:
             and self.min_price > self.max_price
         ):
             raise ValueError(f"min_price {self.min_price} is above max_price {self.max_price}")
-        if any(f <= 0 for f in self.boost.values()):
-            raise ValueError("boost factors must be positive")
+        if any(not (0 < f < float("inf")) for f in self.boost.values()):
+            raise ValueError("boost factors must be positive and finite")
 
 
 @dataclass
@@ -72,15 +73,22 @@ class ItemTable:
         return self.categories[code].split(">")[0].strip()
 
 
+def _path(category: str) -> list[str]:
+    """``"Women > Tops"`` → ``["women", "tops"]``."""
+    return [part.strip().casefold() for part in category.split(">") if part.strip()]
+
+
 def allowed(table: ItemTable, filters: Filters) -> np.ndarray:
     """(items,) bool: the items the filters let through (exclusions aside)."""
     ok = np.ones(len(table), dtype=bool)
     if filters.in_stock_only:
         ok &= table.in_stock
-    if filters.categories:
-        wanted = tuple(c.strip().casefold() for c in filters.categories if c.strip())
+    wanted = [_path(c) for c in filters.categories if c.strip()]
+    if wanted:  # a category and everything under it: "Shoes" is not "Shoelaces"
         ok &= np.fromiter(
-            (c.casefold().startswith(wanted) for c in table.categories), bool, len(table)
+            (any(_path(c)[: len(w)] == w for w in wanted) for c in table.categories),
+            bool,
+            len(table),
         )
     with np.errstate(invalid="ignore"):
         if filters.min_price is not None:
@@ -109,12 +117,16 @@ def pick(
         if item in codes:
             ok[codes[item]] = False
     scores = np.where(ok, scores, -np.inf).astype(np.float64)
-    for item, factor in filters.boost.items():
-        code = codes.get(item)
-        if code is not None and np.isfinite(scores[code]):
-            # a factor on the score's distance from the floor, so negative scores rise too
-            low = np.nanmin(np.where(np.isfinite(scores), scores, np.nan))
-            scores[code] = low + (scores[code] - low) * factor + (factor > 1) * 1e-9
+    boosted = [(codes[i], f) for i, f in filters.boost.items() if i in codes]
+    boosted = [(c, f) for c, f in boosted if np.isfinite(scores[c])]
+    if boosted:
+        # a factor on the score's distance above a floor one score-range below the lowest
+        # score, so every item (negative scores, the lowest one) rises with its factor
+        finite = scores[np.isfinite(scores)]
+        low, high = float(finite.min()), float(finite.max())
+        floor = low - max(high - low, 1e-9)
+        for code, factor in boosted:
+            scores[code] = floor + (scores[code] - floor) * factor
     pinned: list[int] = []
     for item in filters.pinned:
         code = codes.get(item)

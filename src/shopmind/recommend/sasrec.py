@@ -34,8 +34,8 @@ class SASRecRecommender(Recommender):
     name: ClassVar[str] = "sasrec"
     params: ClassVar[tuple[str, ...]] = (
         "max_len", "hidden", "layers", "heads", "dropout", "lr", "weight_decay",
-        "batch_tokens", "epochs", "patience", "time_budget_s", "negatives", "precision", "seed",
-        "threads",
+        "batch_tokens", "epochs", "patience", "time_budget_s", "negatives", "precision",
+        "positions", "seed", "threads",
     )  # fmt: skip
 
     def __init__(
@@ -53,6 +53,7 @@ class SASRecRecommender(Recommender):
         time_budget_s: float | None = None,
         negatives: int = 0,
         precision: str = "float32",
+        positions: str = "end",
         seed: int = 0,
         threads: int = 2,
     ) -> None:
@@ -69,6 +70,7 @@ class SASRecRecommender(Recommender):
         self.time_budget_s = time_budget_s
         self.negatives = negatives
         self.precision = precision
+        self.positions = positions
         self.seed = seed
         self.threads = threads
 
@@ -100,7 +102,8 @@ class SASRecRecommender(Recommender):
             raise ValueError("sasrec needs at least one user with 2 or more interactions")
         config = SASRecConfig(n_items=len(self.items_), max_len=self.max_len,
                               hidden=self.hidden, layers=self.layers, heads=self.heads,
-                              dropout=self.dropout, bf16=self._bf16())  # fmt: skip
+                              dropout=self.dropout, bf16=self._bf16(),
+                              positions=self.positions)  # fmt: skip
         net = SASRec(config)
         lengths = [len(x) for x, _ in examples]
         batch_size = max(1, self.batch_tokens // max(1, int(np.mean(lengths))))
@@ -208,7 +211,7 @@ class SASRecRecommender(Recommender):
     def _set_state(self, extra: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         config = SASRecConfig(n_items=len(self.items_), max_len=self.max_len,
                               hidden=self.hidden, layers=self.layers, heads=self.heads,
-                              dropout=self.dropout)  # fmt: skip
+                              dropout=self.dropout, positions=self.positions)  # fmt: skip
         net = SASRec(config)
         state = {k.removeprefix("net."): torch.from_numpy(v.copy()) for k, v in arrays.items()}
         net.load_state_dict(state)

@@ -2,7 +2,9 @@
 
 Item ids are 1 … n_items (0 pads). Sequences are padded on the right, so the causal
 mask alone keeps padding out of every real position's view and no key-padding mask is
-needed. Positions count from each sequence's first item. The output layer is the item
+needed. Positions count back from each sequence's latest item (``positions="end"``, what
+the original's left padding amounts to: the item a prediction is made from is always at
+position 0 when scoring) or forward from its first (``"start"``). The output layer is the item
 embedding itself (tied): the score of item ``i`` after position ``t`` is ``h_t · e_i``.
 
 The loss is computed at real positions only: full cross-entropy over the whole catalog
@@ -29,6 +31,7 @@ class SASRecConfig:
     dropout: float = 0.5
     init_std: float = 0.02
     bf16: bool = False  # training: matrix products in bfloat16 (autocast), the loss in float32
+    positions: str = "end"  # "end": counted back from the latest item (0); "start": from the first
 
 
 class Block(nn.Module):
@@ -81,7 +84,10 @@ class SASRec(nn.Module):
     def hidden(self, items: torch.Tensor) -> torch.Tensor:
         """(batch, seq) item ids → (batch, seq, hidden) states."""
         t = items.shape[1]
-        pos = torch.arange(t, device=items.device)
+        pos = torch.arange(t, device=items.device).expand_as(items)  # (batch, seq)
+        if self.config.positions == "end":  # the latest item is 0, the one before 1, …
+            lengths = (items > 0).sum(1, keepdim=True)  # (batch, 1); right-padded
+            pos = (lengths - 1 - pos).clamp(min=0)
         x = self.items(items) * self.config.hidden**0.5 + self.positions(pos)
         x = self.dropout(x)
         for block in self.blocks:

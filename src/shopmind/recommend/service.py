@@ -28,6 +28,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from shopmind.config import parse_boosts
 from shopmind.models.cache import ArtifactCache
 from shopmind.recommend.base import Recommendations, Recommender, RecommendError
 from shopmind.recommend.rules import Filters, ItemTable
@@ -154,13 +155,24 @@ class RecommendService:
         return table
 
     # -- requests -------------------------------------------------------------------------
-    def for_user(self, user: str, n: int = 10, filters: Filters | None = None) -> dict[str, Any]:
-        """Recommendations for shopper ``user`` (customer external id or browser id)."""
+    def for_user(
+        self,
+        user: str,
+        n: int = 10,
+        filters: Filters | None = None,
+        scope: str = "all",
+        private: bool = True,
+    ) -> dict[str, Any]:
+        """Recommendations for shopper ``user`` (customer external id or browser id).
+        ``scope="browser"``: only events recorded under that browser id count (the public
+        widget with an unsigned id); ``private=False``: reasons never name an item of the
+        shopper's history ("Picked for you"), for answers anyone could ask for."""
+        from shopmind.recommend.train import collapse
         from shopmind.store.interactions import user_rows
 
         model = self.serving()
-        rows = user_rows(self.store, user)
-        history = [item for _, item, _, kind in rows if kind != "view_item_list"]
+        rows = user_rows(self.store, user, scope=scope)
+        history = [item for _, item, _, _ in collapse(rows)]  # as training reads them
         bought = {item for _, item, _, kind in rows if kind == "purchase"}
         filters = self._rules(filters, [i for i in history if i not in bought], sorted(bought))
         if history:
@@ -168,9 +180,18 @@ class RecommendService:
             got.unknown = []  # products new since training: not a caller's mistake
             if got.fallback:
                 got.fallback = f"user {user!r}: no item the model knows; popular items"
+        elif scope == "browser":
+            got = model.recommend([], n, filters, self.table(model))
+            got.fallback = "no history for this shopper: popular items"
         else:
             got = model.recommend(user, n, filters, self.table(model))
-        return self._answer(model, got, bought)
+        answer = self._answer(model, got, bought)
+        if not private:
+            for item in answer["items"]:
+                if item["reason"].get("item"):  # an item of the shopper's history
+                    item["reason"] = {"kind": "for_you", "item": None, "category": None}
+                    item["reason_text"] = reason_text(item["reason"], {})
+        return answer
 
     def for_session(
         self,
@@ -222,23 +243,6 @@ class RecommendService:
                 "unknown": got.unknown}  # fmt: skip
 
 
-def parse_boosts(text: str) -> dict[str, float]:
-    """``"P1:2, P7:1.5"`` → ``{"P1": 2.0, "P7": 1.5}``; ``ValueError`` naming a bad one."""
-    out: dict[str, float] = {}
-    for part in (p.strip() for p in text.split(",")):
-        if not part:
-            continue
-        item, sep, factor = part.rpartition(":")
-        try:
-            value = float(factor)
-        except ValueError:
-            value = -1.0
-        if not sep or not item.strip() or not value > 0:
-            raise ValueError(f"boost {part!r}: expected PRODUCT_ID:FACTOR with a factor above 0")
-        out[item.strip()] = value
-    return out
-
-
 def reason_text(reason: dict[str, Any], titles: dict[str, str]) -> str:
     """A reason as one short English line."""
     item = titles.get(reason.get("item") or "", reason.get("item") or "")
@@ -253,5 +257,7 @@ def reason_text(reason: dict[str, Any], titles: dict[str, str]) -> str:
         return f"Similar to {item}"
     if kind == "featured":
         return "Featured"
+    if kind == "for_you":
+        return "Picked for you"
     category = reason.get("category")
     return f"Popular in {category}" if category else "Popular right now"

@@ -9,6 +9,10 @@ Two sources, one row shape ``(user, product external id, time, kind)``:
   order's e-mail when there is no customer. A ``purchase`` event whose
   ``transaction_id`` is a stored order is skipped: the order already counts.
 
+Events the storefront widget recorded (``event_id`` starting ``widget:``) are never read
+here: anyone can send those, so they count for the placement figures only, never for
+what is learned or recommended.
+
 Rows come out in time order, streamed (``yield_per``), so a large store is never held
 twice in memory.
 """
@@ -25,6 +29,7 @@ from shopmind.store.db import Store
 from shopmind.store.models import Customer, Event, Order, OrderLine, Product
 
 Row = tuple[str, str, datetime, str]  # user, item, time, kind
+WIDGET_PREFIX = "widget:"  # event ids of what the public widget recorded
 
 
 def event_rows(store: Store, since: datetime | None = None) -> Iterator[Row]:
@@ -35,6 +40,7 @@ def event_rows(store: Store, since: datetime | None = None) -> Iterator[Row]:
             Event.name, Event.ts, Event.user_id, Event.customer_id, Event.items, Event.item_id,
             Event.transaction_id,
         ).order_by(Event.ts, Event.id)  # fmt: skip
+        query = query.where(Event.event_id.not_like(f"{WIDGET_PREFIX}%"))
         if since is not None:
             query = query.where(Event.ts >= since)
         for name, ts, user, customer, items, first, transaction in s.execute(
@@ -118,29 +124,34 @@ def catalog_rows(store: Store) -> list[dict[str, Any]]:
     return out
 
 
-def user_rows(store: Store, user: str, limit: int = 200) -> list[Row]:
-    """One shopper's latest rows (events as customer or browser, and orders), oldest
-    first, at most ``limit``."""
+def user_rows(store: Store, user: str, limit: int = 200, scope: str = "all") -> list[Row]:
+    """One shopper's latest rows, oldest first, at most ``limit``: ``scope="all"``: events
+    as customer or browser and orders (by customer id, or ``email:`` address);
+    ``"browser"``: only events recorded under that very browser id."""
+    if scope not in ("all", "browser"):
+        raise ValueError(f"scope must be all or browser, got {scope!r}")
+    who = Event.user_id == user if scope == "browser" else (
+        (Event.customer_id == user) | (Event.user_id == user))  # fmt: skip
     with store.session() as s:
         events = s.execute(
             select(Event.name, Event.ts, Event.items, Event.item_id, Event.transaction_id)
-            .where((Event.customer_id == user) | (Event.user_id == user))
+            .where(who, Event.event_id.not_like(f"{WIDGET_PREFIX}%"))
             .order_by(Event.ts.desc(), Event.id.desc())
             .limit(limit)
         ).all()
-        lines = s.execute(
+        paid = {t for name, _, _, _, t in events if name == "purchase" and t}
+        orders = set(s.scalars(select(Order.external_id).where(Order.external_id.in_(paid))))
+        lines = [] if scope == "browser" else s.execute(
             select(Order.created_at, Product.external_id)
             .select_from(OrderLine)
             .join(Order, OrderLine.order_id == Order.id)
             .join(Product, OrderLine.product_id == Product.id)
             .outerjoin(Customer, Order.customer_id == Customer.id)
             .where(Order.cancelled_at.is_(None))
-            .where((Customer.external_id == user) | (Order.email == user.removeprefix("email:")))
+            .where(_order_owner(user))
             .order_by(Order.created_at.desc())
             .limit(limit)
-        ).all()
-        paid = {t for name, _, _, _, t in events if name == "purchase" and t}
-        orders = set(s.scalars(select(Order.external_id).where(Order.external_id.in_(paid))))
+        ).all()  # fmt: skip
     rows: list[Row] = []
     for name, ts, items, first, transaction in events:
         if name == "purchase" and transaction and transaction in orders:
@@ -150,3 +161,12 @@ def user_rows(store: Store, user: str, limit: int = 200) -> list[Row]:
     rows += [(user, str(product), ts, "purchase") for ts, product in lines]
     rows.sort(key=lambda r: r[2])
     return rows[-limit:]
+
+
+def _order_owner(user: str) -> Any:
+    """Orders of ``user``: a customer external id, or ``email:<address>`` (any case)."""
+    from sqlalchemy import func
+
+    if user.startswith("email:"):
+        return func.lower(Order.email) == user.removeprefix("email:").strip().lower()
+    return Customer.external_id == user

@@ -148,7 +148,7 @@ class Order(Base):
     customer_id: Mapped[int | None] = mapped_column(
         ForeignKey("customers.id", ondelete="SET NULL"), index=True
     )
-    email: Mapped[str | None] = mapped_column(String(320))
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     subtotal: Mapped[float | None] = mapped_column(Money)
@@ -216,6 +216,7 @@ class Event(Base):
     __table_args__ = (
         Index("ix_events_ts", "ts"),
         Index("ix_events_user_id_ts", "user_id", "ts"),
+        Index("ix_events_customer_id_ts", "customer_id", "ts"),
         Index("ix_events_name", "name"),
     )
 
@@ -278,6 +279,8 @@ class PublishableKey(Base):
     name: Mapped[str] = mapped_column(String(255))
     key: Mapped[str] = mapped_column(String(64), unique=True)
     allowed_origins: Mapped[list[Any]] = mapped_column(default=list)
+    # signs customer ids server-side (HMAC-SHA256), so the widget may personalise by them
+    signing_secret: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
 

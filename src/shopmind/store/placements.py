@@ -5,7 +5,8 @@ the list was shown) and ``select_item`` (a click) events — what the widget rec
 what a shop's own GA4 tagging records for its lists. Revenue is attributed by click:
 a ``purchase`` event of the same shopper (browser or customer id) that holds an item
 they clicked in the placement within ``window_days`` before it counts that item's price
-× quantity for the placement (the latest click wins when several placements led there).
+× quantity for the placement (the latest click wins when several placements led
+there); a transaction sent twice counts once.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def placement_stats(
         lambda: {"impressions": 0, "items_shown": 0, "clicks": 0, "orders": 0, "revenue": 0.0}
     )
     clicks: dict[tuple[str, str], tuple[datetime, str]] = {}  # (shopper, item) → last click
+    paid: set[str] = set()  # transactions counted (a purchase event sent twice counts once)
     window = timedelta(days=window_days)
     columns = (Event.name, Event.ts, Event.user_id, Event.customer_id, Event.items,
                Event.transaction_id)  # fmt: skip
@@ -44,7 +46,10 @@ def placement_stats(
             items = items if isinstance(items, list) else []
             who = [w for w in (user, customer) if w]
             if name == "purchase":
-                _attribute(stats, clicks, who, ts, items, window, transaction)
+                if transaction and transaction in paid:
+                    continue
+                paid.add(transaction or "")
+                _attribute(stats, clicks, who, ts, items, window)
                 continue
             lists = {i.get("item_list_id") for i in items if isinstance(i, dict)} - {None, ""}
             for list_id in lists:
@@ -74,7 +79,6 @@ def _attribute(
     ts: datetime,
     items: list[Any],
     window: timedelta,
-    transaction: str | None,
 ) -> None:
     credited: set[str] = set()
     for item in items:

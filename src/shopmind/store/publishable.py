@@ -5,10 +5,18 @@ HTML — so it is stored in clear. What keeps it harmless is what it opens: only
 public, read-only widget routes (``shopmind.api.public``), only from the origins listed
 with it (``https://shop.example.com``; the browser's ``Origin`` must be one of them), and
 under a per-client rate limit.
+
+Each key also has a **signing secret** that never leaves the merchant's server: the shop
+signs a logged-in customer's id with it (``user_signature``: HMAC-SHA256, hex), and only a
+signed id opens that customer's whole history (orders, every device) to the widget. An
+unsigned id is treated as a browser id — only events recorded under that very id count —
+so knowing someone's customer id or e-mail reveals nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import secrets
 from dataclasses import dataclass
@@ -35,14 +43,27 @@ class KeyInfo:
     name: str
     key: str
     allowed_origins: tuple[str, ...]
+    signing_secret: str
     created_at: datetime
     revoked_at: datetime | None
+
+    def sign(self, user: str) -> str:
+        """The signature of ``user`` under this key (what the shop's server computes)."""
+        return sign_user(self.signing_secret, user)
+
+    def verify(self, user: str, signature: str | None) -> bool:
+        return bool(signature) and hmac.compare_digest(self.sign(user), str(signature))
 
     def as_dict(self) -> dict[str, object]:
         return {"id": self.id, "name": self.name, "key": self.key,
                 "allowed_origins": list(self.allowed_origins),
                 "created_at": self.created_at.isoformat(timespec="seconds"),
                 "revoked": self.revoked_at is not None}  # fmt: skip
+
+
+def sign_user(secret: str, user: str) -> str:
+    """HMAC-SHA256 of the user id (UTF-8) under ``secret``, lower-case hex."""
+    return hmac.new(secret.encode(), user.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def _now() -> datetime:
@@ -81,7 +102,8 @@ def create_publishable_key(store: Store, name: str, origins: list[str]) -> KeyIn
         raise PublishableKeyError(f"allowed origins: at most {MAX_ORIGINS}")
     key = f"{SCHEME}_{secrets.token_urlsafe(24)}"
     with store.session() as s:
-        row = PublishableKey(name=name, key=key, allowed_origins=clean, created_at=_now())
+        row = PublishableKey(name=name, key=key, allowed_origins=clean, created_at=_now(),
+                             signing_secret=secrets.token_hex(32))  # fmt: skip
         s.add(row)
         s.flush()
         return _info(row)
@@ -112,5 +134,5 @@ def revoke_publishable_key(store: Store, key_id: int) -> bool:
 
 
 def _info(row: PublishableKey) -> KeyInfo:
-    return KeyInfo(row.id, row.name, row.key, tuple(row.allowed_origins or ()), row.created_at,
-                   row.revoked_at)  # fmt: skip
+    return KeyInfo(row.id, row.name, row.key, tuple(row.allowed_origins or ()),
+                   row.signing_secret, row.created_at, row.revoked_at)  # fmt: skip

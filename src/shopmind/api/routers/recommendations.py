@@ -103,7 +103,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 def service(request: Request, settings: Settings, store: Store) -> RecommendService:
     """The app's service for the current settings (a changed setting makes a new one)."""
     key = (str(settings.models_dir), settings.recommend_model,
-           settings.recommend_exclude_bought, settings.recommend_exclude_viewed)  # fmt: skip
+           settings.recommend_exclude_bought, settings.recommend_exclude_viewed,
+           settings.recommend_pinned, settings.recommend_boosted)  # fmt: skip
     with _lock:
         found = getattr(request.app.state, "recommend", None)
         if found is None or found[0] != key:

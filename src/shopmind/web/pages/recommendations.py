@@ -3,7 +3,7 @@ serving rules, and a preview for any shopper, session or product with the reason
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
@@ -50,7 +50,7 @@ def _page(request: Request, context: dict[str, Any], status_code: int = 200) -> 
     settings, store = request.app.state.settings, request.app.state.store
     models = [m for m in list_models(settings.models_dir) if m.name.startswith("recommend/")]
     jobs = [j for j in recent_jobs(store, settings, 20) if j.kind == "recommend.train"]
-    since = datetime.now() - timedelta(days=30)
+    since = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=30)  # events are naive UTC
     base = {
         "models": models, "jobs": jobs[:5], "recommenders": RECOMMENDERS, "modes": MODES,
         "serving": settings.recommend_model, "exclude_bought": settings.recommend_exclude_bought,

@@ -3,7 +3,8 @@
  * Paste into the theme, once per placement:
  *   <script async src="https://SHOPMIND/widget.js" data-key="pk_…"
  *           data-placement="for_you|similar|together" data-item="PRODUCT_ID"
- *           data-user="CUSTOMER_ID" data-n="4" data-title="Recommended for you"
+ *           data-user="CUSTOMER_ID" data-user-signature="HMAC" data-n="4"
+ *           data-title="Recommended for you"
  *           data-product-url="/products/{id}" data-target="#recommendations"></script>
  *
  * It asks shopmind for the placement's items with a publishable key (never the secret
@@ -11,7 +12,10 @@
  * records what it showed (view_item_list) and what was clicked (select_item), each with
  * the placement as item_list_id. The shopper is data-user, else the Google Analytics
  * client id of the _ga cookie (so the shop's own analytics and the widget agree), else a
- * random id kept in localStorage.
+ * random id kept in localStorage. A customer id personalises by the customer's whole
+ * history only with data-user-signature, which the shop's server computes
+ * (HMAC-SHA256 of the id under the key's signing secret); unsigned, it counts as a
+ * browser id.
  */
 (function () {
   "use strict";
@@ -126,6 +130,9 @@
   var query = "?key=" + encodeURIComponent(key) + "&placement=" + encodeURIComponent(placement) +
               "&n=" + n + "&user=" + encodeURIComponent(shopper());
   if (data.item) query += "&item=" + encodeURIComponent(data.item);
+  if (data.user && data.userSignature) {
+    query += "&user_signature=" + encodeURIComponent(data.userSignature);
+  }
   fetch(base + "/public/v1/recommendations" + query, { mode: "cors", credentials: "omit" })
     .then(function (r) { return r.ok ? r.json() : null; })
     .then(function (answer) { if (answer) render(answer); })
