@@ -108,7 +108,7 @@ class Recommender:
         """(batch, items) scores for item-code histories (time order); higher is better."""
         self._check_fitted()
         arrays = [np.asarray(h, dtype=np.int64) for h in histories]
-        return np.asarray(self._score(arrays), dtype=np.float32)
+        return np.array(self._score(arrays), dtype=np.float32)  # writable, never a view
 
     def _score(self, histories: list[np.ndarray]) -> np.ndarray:
         raise NotImplementedError
