@@ -269,3 +269,23 @@ def test_a_category_rule_matches_whole_path_parts(table: ItemTable) -> None:
     assert allowed(shoes, Filters(categories=(" ",))).tolist() == [True, True]
     with pytest.raises(ValueError, match="finite"):
         Filters(boost={"a": float("inf")})
+
+
+def test_the_index_path_gives_the_exact_top_items_and_reaches_boosted_ones() -> None:
+    rng = np.random.default_rng(1)
+    rows = [(f"u{u}", f"i{int(i)}", float(t)) for u in range(300)
+            for t, i in enumerate(rng.integers(0, 3000, 6))]  # fmt: skip
+    data = Interactions.from_rows(rows, items=[f"i{k}" for k in range(3000)])
+    model = MODELS["als"](factors=8, iterations=3, threads=1).fit(data)
+    history = ["i5", "i17", "i99"]
+    got = model.recommend(history, n=10)
+    assert model.index() is not None and len(model.index()) == 3000
+    codes = [model._item_index[h] for h in history]
+    scores = model.score([np.asarray(codes)])[0]
+    scores[codes] = -np.inf
+    expected = [model.items_[c] for c in np.argsort(-scores, kind="stable")[:10]]
+    assert got.item_ids == expected
+    worst = model.items_[int(np.argmin(np.where(np.isfinite(scores), scores, np.inf)))]
+    assert model.recommend(history, n=3, filters=Filters(boost={worst: 1e6})).item_ids[0] == worst
+    pinned = model.recommend(history, n=3, filters=Filters(pinned=(worst,)))
+    assert pinned.item_ids[0] == worst and np.isfinite(pinned.scores[0])

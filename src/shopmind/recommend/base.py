@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from shopmind.recommend.data import Interactions
-from shopmind.recommend.rules import Filters, ItemTable, pick
+from shopmind.recommend.rules import Filters, ItemTable, allowed, pick
 
 FORMAT = 1
 CONFIG = "config.json"
@@ -240,10 +240,20 @@ class Recommender:
     def _search(
         self, history: np.ndarray, n: int, table: ItemTable, filters: Filters, out: list[int]
     ) -> tuple[np.ndarray, list[int]]:
-        """Top candidates from the index, widened until the rules keep ``n`` of them."""
+        """Top candidates from the index, widened until the rules keep ``n`` of them.
+        When the filters let few items through (a category, a price band), those are
+        scored directly instead: exact, and one product instead of a widening search."""
         query = self._query([history])[0]
         index = self.index()
         k = n + len(out) + len(filters.exclude) + len(filters.pinned) + 16
+        let_through = allowed(table, filters)
+        if int(let_through.sum()) <= max(16 * k, len(index) // 20):
+            scores = np.full(len(self.items_), -np.inf, dtype=np.float32)
+            codes = np.flatnonzero(let_through)
+            pins = [c for i in filters.pinned if (c := self._item_index.get(i)) is not None]
+            codes = np.union1d(codes, np.asarray(pins, dtype=np.int64))
+            scores[codes] = self.item_vectors_[codes] @ query
+            return scores, pick(scores, n, table, filters, out, self._item_index)
         # pinned and boosted items are scored whether or not the index found them
         named = [c for i in (*filters.pinned, *filters.boost) if (c := self._item_index.get(i))
                  is not None]  # fmt: skip

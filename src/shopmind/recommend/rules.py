@@ -72,6 +72,27 @@ class ItemTable:
     def top_category(self, code: int) -> str:
         return self.categories[code].split(">")[0].strip()
 
+    def in_categories(self, wanted: Sequence[str]) -> np.ndarray:
+        """(items,) bool: items in one of the ``wanted`` categories or under it. The
+        distinct categories are matched once per table and set of categories (a catalog
+        of 100k items has a few hundred), not once per item per request."""
+        key = tuple(sorted(wanted))
+        cache = self.__dict__.setdefault("_masks", {})
+        if key not in cache:
+            if "_unique" not in self.__dict__:
+                unique, inverse = np.unique(np.asarray(self.categories, dtype=object),
+                                            return_inverse=True)  # fmt: skip
+                self.__dict__["_unique"] = ([_path(str(u)) for u in unique], inverse)
+            paths, inverse = self.__dict__["_unique"]
+            wanted_paths = [_path(c) for c in key]
+            hits = np.fromiter(
+                (any(p[: len(w)] == w for w in wanted_paths) for p in paths), bool, len(paths)
+            )
+            if len(cache) > 64:
+                cache.clear()
+            cache[key] = hits[inverse] if len(inverse) else np.zeros(0, dtype=bool)
+        return cache[key]
+
 
 def _path(category: str) -> list[str]:
     """``"Women > Tops"`` → ``["women", "tops"]``."""
@@ -83,13 +104,9 @@ def allowed(table: ItemTable, filters: Filters) -> np.ndarray:
     ok = np.ones(len(table), dtype=bool)
     if filters.in_stock_only:
         ok &= table.in_stock
-    wanted = [_path(c) for c in filters.categories if c.strip()]
+    wanted = [c for c in filters.categories if c.strip()]
     if wanted:  # a category and everything under it: "Shoes" is not "Shoelaces"
-        ok &= np.fromiter(
-            (any(_path(c)[: len(w)] == w for w in wanted) for c in table.categories),
-            bool,
-            len(table),
-        )
+        ok &= table.in_categories(wanted)
     with np.errstate(invalid="ignore"):
         if filters.min_price is not None:
             ok &= table.prices >= filters.min_price  # unknown prices (NaN) fail a price rule
