@@ -340,7 +340,8 @@ def test_screenshots_of_every_page(browser, site: Site, tmp_path: Path) -> None:
     names = {p.name for p in shots}
     expected = {"login", "overview", "products", "product", "reviews", "import-preview", "job",
                 "imports", "jobs", "settings", "overview-zh", "overview-phone", "content",
-                "content-zh", "content-phone"}  # fmt: skip
+                "content-zh", "content-phone", "recommendations", "recommendations-zh",
+                "recommendations-phone"}  # fmt: skip
     assert names == {f"dashboard-{n}.png" for n in expected}
     for shot in shots:
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 5000
