@@ -33,7 +33,7 @@ Validation = tuple[Sequence[np.ndarray], np.ndarray]  # (histories, targets), it
 class SASRecRecommender(Recommender):
     name: ClassVar[str] = "sasrec"
     params: ClassVar[tuple[str, ...]] = (
-        "max_len", "hidden", "layers", "heads", "dropout", "lr", "weight_decay",
+        "max_len", "hidden", "layers", "heads", "dropout", "ffn", "lr", "weight_decay",
         "batch_tokens", "epochs", "patience", "time_budget_s", "negatives", "precision",
         "positions", "seed", "threads",
     )  # fmt: skip
@@ -45,6 +45,7 @@ class SASRecRecommender(Recommender):
         layers: int = 2,
         heads: int = 1,
         dropout: float = 0.5,
+        ffn: int = 4,
         lr: float = 1e-3,
         weight_decay: float = 0.0,
         batch_tokens: int = 1024,
@@ -62,6 +63,7 @@ class SASRecRecommender(Recommender):
         self.layers = layers
         self.heads = heads
         self.dropout = dropout
+        self.ffn = ffn
         self.lr = lr
         self.weight_decay = weight_decay
         self.batch_tokens = batch_tokens
@@ -102,7 +104,7 @@ class SASRecRecommender(Recommender):
             raise ValueError("sasrec needs at least one user with 2 or more interactions")
         config = SASRecConfig(n_items=len(self.items_), max_len=self.max_len,
                               hidden=self.hidden, layers=self.layers, heads=self.heads,
-                              dropout=self.dropout, bf16=self._bf16(),
+                              dropout=self.dropout, ffn=self.ffn, bf16=self._bf16(),
                               positions=self.positions)  # fmt: skip
         net = SASRec(config)
         lengths = [len(x) for x, _ in examples]
@@ -211,7 +213,8 @@ class SASRecRecommender(Recommender):
     def _set_state(self, extra: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         config = SASRecConfig(n_items=len(self.items_), max_len=self.max_len,
                               hidden=self.hidden, layers=self.layers, heads=self.heads,
-                              dropout=self.dropout, positions=self.positions)  # fmt: skip
+                              dropout=self.dropout, ffn=self.ffn,
+                              positions=self.positions)  # fmt: skip
         net = SASRec(config)
         state = {k.removeprefix("net."): torch.from_numpy(v.copy()) for k, v in arrays.items()}
         net.load_state_dict(state)

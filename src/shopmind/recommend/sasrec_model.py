@@ -29,13 +29,15 @@ class SASRecConfig:
     layers: int = 2
     heads: int = 1
     dropout: float = 0.5
+    ffn: int = 4  # the feed-forward's width in multiples of hidden (the original SASRec: 1)
     init_std: float = 0.02
     bf16: bool = False  # training: matrix products in bfloat16 (autocast), the loss in float32
     positions: str = "end"  # "end": counted back from the latest item (0); "start": from the first
 
 
 class Block(nn.Module):
-    """Pre-norm transformer block: causal self-attention, then a GELU feed-forward."""
+    """Pre-norm transformer block: causal self-attention, then a GELU feed-forward
+    ``ffn`` × hidden wide."""
 
     def __init__(self, config: SASRecConfig) -> None:
         super().__init__()
@@ -45,7 +47,9 @@ class Block(nn.Module):
         self.qkv = nn.Linear(h, 3 * h)
         self.proj = nn.Linear(h, h)
         self.norm2 = nn.LayerNorm(h)
-        self.ff = nn.Sequential(nn.Linear(h, h * 4), nn.GELU(), nn.Linear(h * 4, h))
+        self.ff = nn.Sequential(
+            nn.Linear(h, h * config.ffn), nn.GELU(), nn.Linear(h * config.ffn, h)
+        )
         self.dropout = nn.Dropout(config.dropout)
         self.p_attn = config.dropout
 
