@@ -48,6 +48,8 @@ def test_trained_models_serve_shoppers_sessions_and_products(shop: Store, tmp_pa
     pop = train(shop, models, "popular")
     knn = train(shop, models, "itemknn")
     assert pop["version"] == "v0001" and knn["bought_together_version"]
+    # the same orders: the basket model is not published again
+    assert knn["bought_together_version"] == pop["bought_together_version"] == "v0001"
     # learning, on the store's own leave-one-out: co-occurrence beats popularity
     assert knn["ndcg@10"] > pop["ndcg@10"] > 0
     service = RecommendService(shop, models, model="itemknn")

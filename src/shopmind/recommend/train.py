@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from shopmind.models.registry import DEFAULT_KEEP, Registry
+from shopmind.models.registry import DEFAULT_KEEP, Registry, RegistryError
 from shopmind.recommend import MODELS, Interactions, ItemTable, Recommender
 from shopmind.recommend.base import RecommendError
 from shopmind.recommend.evaluate import evaluate, leave_one_out
@@ -158,8 +158,21 @@ def train(
     version = registry(models_dir, name, keep).publish(model.save, metrics, extra)
     metrics["version"] = version.id
     if data.baskets is not None:
-        together = MODELS["itemknn"](recency_half_life=None).fit(data.baskets)
-        info = {"model": TOGETHER, "baskets": data.baskets.n_users}
-        v = registry(models_dir, TOGETHER, keep).publish(together.save, info, {})
-        metrics["bought_together_version"] = v.id
+        metrics["bought_together_version"] = _publish_together(data.baskets, models_dir, keep)
     return metrics
+
+
+def _publish_together(baskets: Interactions, models_dir: Path, keep: int) -> str:
+    """Fit and publish ``recommend/bought-together`` — unless the current version was fit
+    on the same orders (the same count and newest order): then that one stays."""
+    info = {"model": TOGETHER, "baskets": baskets.n_users,
+            "newest": float(baskets.times.max()) if len(baskets) else None}  # fmt: skip
+    reg = registry(models_dir, TOGETHER, keep)
+    try:
+        current = reg.current()
+    except RegistryError:  # a damaged current version: publish a sound one
+        current = None
+    if current is not None and all(current.metrics.get(k) == v for k, v in info.items()):
+        return current.id
+    together = MODELS["itemknn"](recency_half_life=None).fit(baskets)
+    return reg.publish(together.save, info, {}).id
