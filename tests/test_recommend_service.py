@@ -112,3 +112,19 @@ def _rows(store: Store) -> list:
     from shopmind.store.interactions import order_rows
 
     return list(order_rows(store))
+
+
+@pytest.mark.parametrize("name", ["als", "content"])
+def test_every_model_trains_from_the_store_and_serves(
+    shop: Store, tmp_path: Path, name: str
+) -> None:
+    torch.set_num_threads(1)
+    models = tmp_path / "models"
+    params = {"factors": 16, "iterations": 5, "threads": 1} if name == "als" else {}
+    metrics = train(shop, models, name, params)
+    assert metrics["version"] == "v0001" and 0 <= metrics["ndcg@10"] <= metrics["hr@10"] <= 1
+    service = RecommendService(shop, models, model=name)
+    item = store_data(shop).table.ids[0]
+    got = service.for_session([item], n=4)
+    assert got["model"] == name and len(got["items"]) == 4 and got["fallback"] is None
+    assert all(i["item_id"] != item and i["reason_text"] for i in got["items"])
