@@ -81,6 +81,18 @@ def test_trained_models_serve_shoppers_sessions_and_products(shop: Store, tmp_pa
     assert len(tops) == len(set(tops))
 
 
+def test_auto_serves_the_model_that_ranked_the_store_best(shop: Store, tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    service = RecommendService(shop, models)  # model="auto"
+    assert service.choose() == "popular"  # nothing trained
+    pop = train(shop, models, "popular")
+    knn = train(shop, models, "itemknn")
+    best = max((pop, knn), key=lambda m: m["valid_ndcg@10"])["model"]
+    assert service.choose() == best and service.serving().name == best
+    registry(models, best).rollback("v0001")  # a pointer change is noticed
+    assert service.choose() == best
+
+
 def test_an_untrained_serving_model_falls_back_to_popular(shop: Store, tmp_path: Path) -> None:
     models = tmp_path / "models"
     with pytest.raises(NoModel, match="recommend train --model popular"):

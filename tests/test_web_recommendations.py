@@ -40,9 +40,10 @@ def test_train_preview_and_roll_back_from_the_page(site):  # noqa: F811
 
     customer, item = next((u, i) for u, i, _, _ in order_rows(store))
     shown = client.get("/recommendations", params={"mode": "user", "ref": customer, "n": 3}).text
-    assert (
-        shown.count('<td class="num">1</td>') == 1 and "Model: popular" in shown
-    )  # sasrec not trained
+    # recommend_model = auto: the trained model that ranked the store's shoppers best
+    best = max((popular, knn), key=lambda j: j["summary"]["valid_ndcg@10"])["summary"]["model"]
+    assert shown.count('<td class="num">1</td>') == 1 and f"Model: {best}" in shown
+    assert f"auto → {best}" in shown
     together = client.get("/recommendations", params={"mode": "together", "ref": item}).text
     assert "Often bought with" in together
     missing = client.get("/recommendations", params={"mode": "similar", "ref": "nope"})

@@ -222,9 +222,10 @@ class Settings(BaseSettings):
     )  # fmt: skip
 
     # Recommendations (docs/recommendations.md).
-    recommend_model: Literal["popular", "itemknn", "als", "content", "sasrec"] = Field(
-        default="sasrec",
-        description="The model that serves recommendations (popular until it is trained).",
+    recommend_model: Literal["auto", "popular", "itemknn", "als", "content", "sasrec"] = Field(
+        default="auto",
+        description="The model that serves recommendations; auto: the trained one that "
+        "ranks the store's own shoppers best.",
     )
     recommend_exclude_bought: bool = Field(
         default=True, description="Leave out what the shopper already bought."

@@ -30,11 +30,13 @@ from typing import Any
 
 from shopmind.config import parse_boosts
 from shopmind.models.cache import ArtifactCache
+from shopmind.models.registry import RegistryError
 from shopmind.recommend.base import Recommendations, Recommender, RecommendError
 from shopmind.recommend.rules import Filters, ItemTable
 from shopmind.recommend.train import TOGETHER, registry
 
 FALLBACK = "popular"
+AUTO = "auto"
 
 
 class NoModel(RecommendError):
@@ -52,7 +54,7 @@ def _open(models_dir: Path, name: str) -> Recommender:
 
 
 class RecommendService:
-    def __init__(self, store: Any, models_dir: Path, model: str = "sasrec",
+    def __init__(self, store: Any, models_dir: Path, model: str = AUTO,
                  exclude_bought: bool = True, exclude_viewed: bool = True,
                  pinned: Sequence[str] = (), boosted: dict[str, float] | None = None,
                  catalog_ttl_s: float = 60.0) -> None:  # fmt: skip
@@ -67,6 +69,7 @@ class RecommendService:
         self._caches: dict[str, ArtifactCache[Recommender]] = {}
         self._lock = threading.Lock()
         self._catalog: tuple[float, dict[str, dict[str, Any]]] | None = None
+        self._choice: tuple[tuple[Any, ...], str] | None = None
         self._tables: dict[int, tuple[Recommender, ItemTable]] = {}
 
     @classmethod
@@ -110,13 +113,44 @@ class RecommendService:
         return cache.get()
 
     def serving(self) -> Recommender:
-        """The serving model, or ``popular`` when it has not been trained."""
+        """The serving model, or ``popular`` when it has not been trained. ``"auto"``:
+        of the trained models, the one with the best validation NDCG@10 on the store's own
+        shoppers (chosen again whenever a version is published)."""
+        name = self.choose() if self.model == AUTO else self.model
         try:
-            return self.get()
+            return self.get(name)
         except NoModel:
-            if self.model == FALLBACK:
+            if name == FALLBACK:
                 raise
             return self.get(FALLBACK)
+
+    def choose(self) -> str:
+        """The trained model whose current version ranked the store best (validation
+        NDCG@10), ``popular`` when none is trained."""
+        from shopmind.recommend import MODELS
+
+        names = sorted(MODELS)
+        pointers = [registry(self.models_dir, n).pointer_path for n in names]
+        signature = tuple(
+            (p.stat().st_mtime_ns, p.stat().st_ino) if p.exists() else None for p in pointers
+        )
+        with self._lock:
+            if self._choice is not None and self._choice[0] == signature:
+                return self._choice[1]
+        best, best_score = FALLBACK, -1.0
+        for name in names:
+            try:
+                version = registry(self.models_dir, name).current()
+            except RegistryError:
+                continue
+            if version is None:
+                continue
+            score = version.metrics.get("valid_ndcg@10", version.metrics.get("ndcg@10", -1.0))
+            if score is not None and float(score) > best_score:
+                best, best_score = name, float(score)
+        with self._lock:
+            self._choice = (signature, best)
+        return best
 
     def table(self, model: Recommender) -> ItemTable:
         """Catalog facts aligned to ``model``'s item codes, built once per model and

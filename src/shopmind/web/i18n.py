@@ -108,7 +108,10 @@ VALUE_MESSAGES = (
     N_("Words copy works in where they fit, separated by commas."),
     N_("Descriptions of similar products of the store shown to the model."),
     N_("Write with the adapter tuned to the store's voice, when there is one."),
-    N_("The model that serves recommendations (popular until it is trained)."),
+    N_(
+        "The model that serves recommendations; auto: the trained one that ranks the "
+        "store's own shoppers best."
+    ),
     N_("Leave out what the shopper already bought."),
     N_("Leave out what the shopper already looked at."),
     N_("Product ids shown first wherever they pass the rules, comma-separated."),

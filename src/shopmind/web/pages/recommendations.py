@@ -50,10 +50,13 @@ def _page(request: Request, context: dict[str, Any], status_code: int = 200) -> 
     settings, store = request.app.state.settings, request.app.state.store
     models = [m for m in list_models(settings.models_dir) if m.name.startswith("recommend/")]
     jobs = [j for j in recent_jobs(store, settings, 20) if j.kind == "recommend.train"]
+    serving = settings.recommend_model
+    if serving == "auto":
+        serving = f"auto → {service(request, settings, store).choose()}"
     since = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=30)  # events are naive UTC
     base = {
         "models": models, "jobs": jobs[:5], "recommenders": RECOMMENDERS, "modes": MODES,
-        "serving": settings.recommend_model, "exclude_bought": settings.recommend_exclude_bought,
+        "serving": serving, "exclude_bought": settings.recommend_exclude_bought,
         "exclude_viewed": settings.recommend_exclude_viewed, "message": "", "error": "",
         "mode": "user", "ref": "", "n": 10, "in_stock": False, "result": None,
         "keys": list_publishable_keys(store), "placements": placement_stats(store, since=since),
