@@ -20,7 +20,6 @@ MODEL_HELP = "popular | itemknn | als | content | sasrec"
 
 
 def _filters(
-    n: int,
     in_stock: bool,
     category: list[str] | None,
     min_price: float | None,
@@ -154,7 +153,7 @@ def recommend_user(
     as_json: AsJson = False,
 ) -> None:
     """What USER_ID is most likely to want next (their latest history from the store)."""
-    rules = _filters(n, in_stock, category, min_price, max_price, per_category, pin, boost)
+    rules = _filters(in_stock, category, min_price, max_price, per_category, pin, boost)
     service = _service()
     _show(_answer(lambda: service.for_user(user_id, n, rules)), as_json)
 
@@ -173,7 +172,7 @@ def recommend_session(
     as_json: AsJson = False,
 ) -> None:
     """What comes next after an anonymous session's ITEM_IDS (unknown ids are ignored)."""
-    rules = _filters(n, in_stock, category, min_price, max_price, per_category, pin, boost)
+    rules = _filters(in_stock, category, min_price, max_price, per_category, pin, boost)
     service = _service()
     _show(_answer(lambda: service.for_session(item_ids, n, rules)), as_json)
 
@@ -195,7 +194,7 @@ def recommend_similar(
     as_json: AsJson = False,
 ) -> None:
     """Items to show beside ITEM_ID: similar ones, or with --together bought together."""
-    rules = _filters(n, in_stock, category, min_price, max_price, per_category, pin, boost)
+    rules = _filters(in_stock, category, min_price, max_price, per_category, pin, boost)
     service = _service()
     call = service.bought_together if together else service.similar
     _show(_answer(lambda: call(item_id, n, rules)), as_json)

@@ -139,14 +139,6 @@ class Interactions:
         m.sum_duplicates()
         return m
 
-    def codes_of(self, items: Iterable[str]) -> tuple[list[int], list[str]]:
-        """Item codes of ``items`` in order, and the ids that are not known (skipped)."""
-        known, unknown = [], []
-        for item in items:
-            code = self.item_code(str(item))
-            (unknown.append(str(item)) if code is None else known.append(code))
-        return known, unknown
-
 
 def read_sequences(path: str | Path) -> list[tuple[str, list[str]]]:
     """``user item1 item2 …`` per line (whitespace separated, time order). Blank lines are
