@@ -101,6 +101,10 @@ def accuracy(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
             _progress(f"{name}: {model_name} {params}")
 
             def show(row: dict[str, Any], m: str = model_name) -> None:
+                if row.get("refit"):
+                    _progress(f"  {m} refit epoch {row['epoch']}/{row['of']}: "
+                              f"loss {row['loss']:.3f} ({row['seconds']} s)")  # fmt: skip
+                    return
                 _progress(
                     f"  {m} epoch {row['epoch']}: loss {row['loss']:.3f}, "
                     f"valid NDCG@10 {row['ndcg@10']:.4f} ({row['seconds']} s)"

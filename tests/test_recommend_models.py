@@ -48,13 +48,17 @@ def worlds(users: int = 240, seed: int = 0) -> Interactions:
     return Interactions.from_rows(rows, items=ITEMS)
 
 
-def walks(users: int = 240, seed: int = 0) -> Interactions:
+def walk_rows(users: int = 240, seed: int = 0) -> list[tuple[str, str, float]]:
     rng = random.Random(seed)
     rows = []
     for u in range(users):
         world, start, length = rng.choice("ab"), rng.randrange(10), rng.randrange(5, 9)
         rows += [(f"u{u}", f"{world}{(start + t) % 10}", float(t)) for t in range(length)]
-    return Interactions.from_rows(rows, items=ITEMS)
+    return rows
+
+
+def walks(users: int = 240, seed: int = 0) -> Interactions:
+    return Interactions.from_rows(walk_rows(users, seed), items=ITEMS)
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +94,25 @@ def test_the_sequence_model_knows_what_comes_next() -> None:
         assert ids[0] == following, (session, ids)
         assert reasons[0]["kind"] == "viewed" and reasons[0]["item"] in session
     assert model.best_epoch_ >= 1 and model.history_[0]["ndcg@10"] >= 0
+
+
+@pytest.mark.parametrize("refit", [True, False])
+def test_sasrec_refits_on_the_items_held_out_to_choose_its_epochs(refit: bool) -> None:
+    """A third of the shoppers end their walk with new items "x1" then "x2" — a step only
+    their last item shows. The epochs are chosen with those last items held out; the
+    refit learns the step, the first run alone cannot."""
+    rows = walk_rows() + [(f"u{u}", item, 100.0 + t) for u in range(0, 240, 3)
+                          for t, item in enumerate(("x1", "x2"))]  # fmt: skip
+    data = Interactions.from_rows(rows, items=[*ITEMS, "x1", "x2"])
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    seen: list[dict] = []
+    model = MODELS["sasrec"](**FAST["sasrec"], refit=refit).fit(data, progress=seen.append)
+    assert model.best_epoch_ >= 1 and model.selected_["ndcg@10"] > 0
+    refits = [r["epoch"] for r in seen if r.get("refit")]
+    assert refits == (list(range(1, model.best_epoch_ + 1)) if refit else [])
+    ids, _, _ = model.recommend(["x1"], n=1)
+    assert (ids[0] == "x2") is refit, ids
 
 
 def test_a_known_user_gets_items_of_their_world_they_have_not_had(

@@ -458,10 +458,15 @@ def _run_recommend(ctx: JobContext) -> dict[str, Any]:
         ctx.stage("training (epochs)", total=p.get("epochs") or 200)
     else:
         ctx.stage("training")
+
+    def progress(row: dict[str, Any]) -> None:
+        if row.get("refit") and row["epoch"] == 1:  # sasrec: the epochs are chosen
+            ctx.stage("training again with the held-out items (epochs)", total=row["of"])
+        ctx.progress(int(row["epoch"]))
+
     try:
         metrics = train(ctx.store, ctx.settings.models_dir, p["model"], params,
-                        keep=ctx.settings.model_versions_keep,
-                        progress=lambda row: ctx.progress(int(row["epoch"])))  # fmt: skip
+                        keep=ctx.settings.model_versions_keep, progress=progress)  # fmt: skip
     except RecommendError as exc:
         raise JobError(str(exc)) from exc
     return metrics

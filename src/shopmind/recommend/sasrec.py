@@ -2,19 +2,18 @@
 
 Training reads every user's time-ordered sequence: at each position the model predicts
 the next item, with full cross-entropy over the catalog (``negatives=0``) or a sampled
-softmax. Batches hold sequences of similar length padded only to the longest of their
-batch and are sized by a token budget (``batch_tokens``), so short sequences cost
-little. The shared :class:`~shopmind.models.trainer.Trainer` runs it (AdamW, warm-up
-then linear decay, a wall-clock budget); after every epoch the model is scored on the
-validation targets (full ranking, NDCG@10) and the best epoch's weights are kept —
-chosen by validation only. Without validation targets from the caller, each user's last
-item (of those with 3 or more) is held out for that.
+softmax. Batches are shuffled users, padded only to the longest of their batch, so
+short sequences cost little; the optimiser is Adam at a constant learning
+rate, as in the original. After every epoch the model is scored on the validation targets
+(full ranking, NDCG@10), and training stops ``patience`` epochs after the best one —
+chosen by validation only. With ``refit`` (the default) a fresh network then trains for
+that many epochs on the data including the items held out for the choice, so what serves
+has learnt the latest items as well.
 """
 
 from __future__ import annotations
 
 import copy
-import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
@@ -35,7 +34,7 @@ class SASRecRecommender(Recommender):
     params: ClassVar[tuple[str, ...]] = (
         "max_len", "hidden", "layers", "heads", "dropout", "ffn", "lr", "weight_decay",
         "batch_tokens", "epochs", "patience", "time_budget_s", "negatives", "precision",
-        "positions", "seed", "threads",
+        "positions", "init_std", "refit", "seed", "threads",
     )  # fmt: skip
 
     def __init__(
@@ -45,7 +44,7 @@ class SASRecRecommender(Recommender):
         layers: int = 2,
         heads: int = 1,
         dropout: float = 0.5,
-        ffn: int = 4,
+        ffn: int = 1,
         lr: float = 1e-3,
         weight_decay: float = 0.0,
         batch_tokens: int = 1024,
@@ -55,6 +54,8 @@ class SASRecRecommender(Recommender):
         negatives: int = 0,
         precision: str = "auto",
         positions: str = "end",
+        init_std: float = 0.0,
+        refit: bool = True,
         seed: int = 0,
         threads: int = 2,
     ) -> None:
@@ -73,6 +74,8 @@ class SASRecRecommender(Recommender):
         self.negatives = negatives
         self.precision = precision
         self.positions = positions
+        self.init_std = init_std
+        self.refit = refit
         self.seed = seed
         self.threads = threads
 
@@ -83,80 +86,120 @@ class SASRecRecommender(Recommender):
         item_texts: Mapping[str, str] | None = None,
         validation: Validation | None = None,
         progress: Callable[[dict[str, Any]], Any] | None = None,
+        select_on: Interactions | None = None,
     ) -> SASRecRecommender:
-        """Learn from ``interactions``; ``validation`` (histories, targets) picks the best
-        epoch (without it each user's last item is held out for that); ``progress`` gets
-        ``{"epoch", "loss", "ndcg@10", "hr@10", "seconds"}`` after every epoch."""
-        self._validation, self._progress = validation, progress
+        """Learn from ``interactions``.
+
+        The number of epochs is chosen by validation: a first run trains on ``select_on``
+        (the same users, without their latest items) and is scored after every epoch on
+        ``validation`` (histories, targets); the best epoch wins. With ``refit`` a fresh
+        network then trains on all of ``interactions`` for that many epochs, so the
+        served model has learnt the latest items too; without it the first run's best
+        epoch serves. Without ``validation``, each user's last item (of those with 3 or
+        more) is held out for the choice. ``progress`` gets ``{"epoch", "loss",
+        "ndcg@10", "hr@10", "seconds"}`` after every epoch of the first run and
+        ``{"epoch", "loss", "seconds", "refit": True, "of"}`` during the second."""
+        self._validation, self._progress, self._select_on = validation, progress, select_on
         super().fit(interactions, item_texts)
         return self
 
     def _fit(self, interactions: Interactions, item_texts: Mapping[str, str] | None) -> None:
-        from shopmind.models.trainer import Trainer, TrainerConfig
-
-        torch.manual_seed(self.seed)
+        validation, select_on = self._validation, self._select_on
         sequences = [np.asarray(s, dtype=np.int64) for s in self.histories_]
-        validation = self._validation
         if validation is None:
-            validation, sequences = _hold_out_last(sequences)
-        examples = [_example(s, self.max_len) for s in sequences if len(s) >= 2]
-        if not examples:
-            raise ValueError("sasrec needs at least one user with 2 or more interactions")
-        config = SASRecConfig(n_items=len(self.items_), max_len=self.max_len,
-                              hidden=self.hidden, layers=self.layers, heads=self.heads,
-                              dropout=self.dropout, ffn=self.ffn, bf16=self._bf16(),
-                              positions=self.positions)  # fmt: skip
-        net = SASRec(config)
-        lengths = [len(x) for x, _ in examples]
-        batch_size = max(1, self.batch_tokens // max(1, int(np.mean(lengths))))
-        per_epoch = math.ceil(len(examples) / batch_size)
-        trainer = Trainer(
-            TrainerConfig(epochs=self.epochs, batch_size=batch_size, lr=self.lr,
-                          weight_decay=self.weight_decay, warmup=0.01, grad_clip=5.0,
-                          seed=self.seed, time_budget_s=self.time_budget_s,
-                          eval_every=per_epoch, device="cpu", threads=self.threads),
-            net, examples, _collate(self.negatives), lengths=lengths,
-            eval_fn=(lambda m: self._validate(m, validation)) if len(validation[1]) else None,
-        )  # fmt: skip
-        best: dict[str, Any] = {"ndcg@10": -1.0, "state": None, "epoch": 0}
-        history: list[dict[str, Any]] = []
+            validation, first = _hold_out_last(sequences)
+        elif select_on is not None:
+            first = [np.asarray(s, dtype=np.int64) for s in select_on.sequences()]
+        else:
+            first, sequences = sequences, []  # validated on the caller's targets: no refit
         started = time.perf_counter()
-        since_best = [0]
-        losses: list[float] = []
-
-        def on_batch(t: Trainer) -> None:
-            losses.append(t.loss)
-
-        def on_eval(t: Trainer) -> None:
-            epoch = t.step // per_epoch
-            row = {"epoch": epoch, "loss": float(np.mean(losses)) if losses else math.nan,
-                   **{k: v for k, v in t.last_eval.items() if k != "step"},
-                   "seconds": round(time.perf_counter() - started, 1)}  # fmt: skip
-            losses.clear()
-            history.append(row)
-            if row["ndcg@10"] > best["ndcg@10"]:
-                best.update({"ndcg@10": row["ndcg@10"], "epoch": epoch,
-                             "state": copy.deepcopy(t.model.state_dict())})  # fmt: skip
-                since_best[0] = 0
-            else:
-                since_best[0] += 1
-                if self.patience and since_best[0] >= self.patience:
-                    t.should_stop = True
-            if self._progress is not None:
-                self._progress(row)
-
-        trainer.add_callback("on_batch_end", on_batch)
-        trainer.add_callback("on_eval", on_eval)
-        run = trainer.run()
-        if best["state"] is not None:
-            net.load_state_dict(best["state"])
+        budget = self.time_budget_s
+        refit = self.refit and len(sequences) > 0 and len(validation[1]) > 0
+        net, history, best_epoch, _ = self._train(
+            first, self.epochs, validation, budget / 2 if budget and refit else budget
+        )
+        self.best_epoch_, self.history_ = best_epoch, history
+        chosen = [r for r in history if r["epoch"] == best_epoch]
+        self.selected_ = {k: chosen[0][k] for k in ("hr@10", "ndcg@10")} if chosen else {}
+        if refit and best_epoch > 0:
+            left = budget - (time.perf_counter() - started) if budget else None
+            net, _, _, _ = self._train(sequences, best_epoch, None, left)
         net.eval()
         self.net_ = net
         self.item_vectors_ = net.items.weight[1:].detach().numpy().copy()
-        self.history_ = history
-        self.best_epoch_ = int(best["epoch"])
-        self.train_seconds_ = round(run["elapsed_s"], 1)
-        self._validation = self._progress = None
+        self.train_seconds_ = round(time.perf_counter() - started, 1)
+        self._validation = self._progress = self._select_on = None
+
+    def _train(
+        self,
+        sequences: Sequence[np.ndarray],
+        epochs: int,
+        validation: Validation | None,
+        budget_s: float | None,
+    ) -> tuple[SASRec, list[dict[str, Any]], int, float]:
+        """Train a fresh network for up to ``epochs`` (Adam, constant learning rate,
+        shuffled batches); with ``validation``, score it after every epoch, stop after
+        ``patience`` epochs without a better NDCG@10 and return the best epoch's weights.
+        Returns (network, per-epoch rows, the epoch returned, seconds)."""
+        from shopmind.models.device import set_threads
+
+        set_threads(self.threads)
+        torch.manual_seed(self.seed)
+        rng = np.random.default_rng(self.seed)
+        examples = [_example(s, self.max_len) for s in sequences if len(s) >= 2]
+        if not examples:
+            raise ValueError("sasrec needs at least one user with 2 or more interactions")
+        net = SASRec(self._config(bf16=self._bf16()))
+        optimizer = torch.optim.Adam(net.parameters(), lr=self.lr, betas=(0.9, 0.98),
+                                     weight_decay=self.weight_decay)  # fmt: skip
+        mean_length = float(np.mean([len(x) for x, _ in examples]))
+        batch_size = max(1, int(self.batch_tokens // max(1.0, mean_length)))
+        collate = _collate(self.negatives)
+        validate = validation is not None and len(validation[1]) > 0
+        history: list[dict[str, Any]] = []
+        best = {"ndcg@10": -1.0, "epoch": 0, "state": None}
+        started = time.perf_counter()
+        for epoch in range(1, max(1, epochs) + 1):
+            net.train()
+            losses = []
+            order = rng.permutation(len(examples))
+            for start in range(0, len(order), batch_size):
+                batch = collate([examples[i] for i in order[start : start + batch_size]])
+                _, loss = net(**batch)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                losses.append(loss.item())
+            row = {"epoch": epoch, "loss": float(np.mean(losses))}
+            seconds = time.perf_counter() - started
+            if validate:
+                assert validation is not None
+                row |= self._validate(net, validation)
+                row["seconds"] = round(seconds, 1)
+                history.append(row)
+                if row["ndcg@10"] > best["ndcg@10"]:
+                    best = {"ndcg@10": row["ndcg@10"], "epoch": epoch,
+                            "state": copy.deepcopy(net.state_dict())}  # fmt: skip
+                if self._progress is not None:
+                    self._progress(row)
+                if self.patience and epoch - int(best["epoch"]) >= self.patience:
+                    break
+            elif self._progress is not None:
+                self._progress({"epoch": epoch, "loss": row["loss"], "seconds": round(seconds, 1),
+                                "refit": True, "of": epochs})  # fmt: skip
+            if budget_s is not None and time.perf_counter() - started >= budget_s:
+                break
+        if best["state"] is not None:
+            net.load_state_dict(best["state"])
+        else:
+            best["epoch"] = epoch
+        return net, history, int(best["epoch"]), time.perf_counter() - started
+
+    def _config(self, bf16: bool = False) -> SASRecConfig:
+        return SASRecConfig(n_items=len(self.items_), max_len=self.max_len,
+                            hidden=self.hidden, layers=self.layers, heads=self.heads,
+                            dropout=self.dropout, ffn=self.ffn, bf16=bf16,
+                            positions=self.positions, init_std=self.init_std)  # fmt: skip
 
     def _bf16(self) -> bool:
         """``precision``: ``"float32"``, ``"bfloat16"`` (training's matrix products under
@@ -184,10 +227,7 @@ class SASRecRecommender(Recommender):
         if not rows:
             return out
         seqs = [np.asarray(histories[i][-self.max_len :], dtype=np.int64) + 1 for i in rows]
-        width = max(len(s) for s in seqs)
-        items = torch.zeros((len(seqs), width), dtype=torch.long)
-        for r, s in enumerate(seqs):
-            items[r, : len(s)] = torch.from_numpy(s)
+        items = _pad(seqs)
         lengths = torch.tensor([len(s) for s in seqs])
         was_training = net.training
         net.eval()
@@ -207,14 +247,12 @@ class SASRecRecommender(Recommender):
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         weights = {f"net.{k}": v.detach().numpy() for k, v in self.net_.state_dict().items()}
         extra = {"history": self.history_, "best_epoch": self.best_epoch_,
+                 "selected": self.selected_,
                  "train_seconds": self.train_seconds_}  # fmt: skip
         return extra, weights
 
     def _set_state(self, extra: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-        config = SASRecConfig(n_items=len(self.items_), max_len=self.max_len,
-                              hidden=self.hidden, layers=self.layers, heads=self.heads,
-                              dropout=self.dropout, ffn=self.ffn,
-                              positions=self.positions)  # fmt: skip
+        config = self._config()
         net = SASRec(config)
         state = {k.removeprefix("net."): torch.from_numpy(v.copy()) for k, v in arrays.items()}
         net.load_state_dict(state)
@@ -222,6 +260,7 @@ class SASRecRecommender(Recommender):
         self.item_vectors_ = net.items.weight[1:].detach().numpy().copy()
         self.history_ = extra.get("history", [])
         self.best_epoch_ = extra.get("best_epoch", 0)
+        self.selected_ = extra.get("selected", {})
         self.train_seconds_ = extra.get("train_seconds")
 
 
@@ -231,14 +270,20 @@ def _example(sequence: np.ndarray, max_len: int) -> tuple[np.ndarray, np.ndarray
     return s[:-1], s[1:]
 
 
-def _collate(negatives: int) -> Callable[[list[tuple[np.ndarray, np.ndarray]]], Any]:
-    def collate(batch: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
-        width = max(len(x) for x, _ in batch)
-        items = torch.zeros((len(batch), width), dtype=torch.long)
-        targets = torch.zeros((len(batch), width), dtype=torch.long)
-        for r, (x, y) in enumerate(batch):
-            items[r, : len(x)] = torch.from_numpy(x)
-            targets[r, : len(y)] = torch.from_numpy(y)
+def _pad(rows: Sequence[np.ndarray]) -> torch.Tensor:
+    """(len(rows), longest) ids, padded with 0 on the right."""
+    out = torch.zeros((len(rows), max(len(r) for r in rows)), dtype=torch.long)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = torch.from_numpy(r)
+    return out
+
+
+Example = tuple[np.ndarray, np.ndarray]  # (input ids, target ids)
+
+
+def _collate(negatives: int) -> Callable[[list[Example]], Any]:
+    def collate(batch: list[Example]) -> dict[str, Any]:
+        items, targets = _pad([x for x, _ in batch]), _pad([y for _, y in batch])
         return {"items": items, "targets": targets, "negatives": negatives}
 
     return collate

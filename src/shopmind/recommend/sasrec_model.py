@@ -29,39 +29,43 @@ class SASRecConfig:
     layers: int = 2
     heads: int = 1
     dropout: float = 0.5
-    ffn: int = 4  # the feed-forward's width in multiples of hidden (the original SASRec: 1)
-    init_std: float = 0.02
+    ffn: int = 1  # the feed-forward's width in multiples of hidden
+    init_std: float = 0.0  # normal(0, init_std) weights; 0: Glorot normal, as the original
     bf16: bool = False  # training: matrix products in bfloat16 (autocast), the loss in float32
     positions: str = "end"  # "end": counted back from the latest item (0); "start": from the first
 
 
 class Block(nn.Module):
-    """Pre-norm transformer block: causal self-attention, then a GELU feed-forward
-    ``ffn`` × hidden wide."""
+    """The block of the original SASRec: the normalised input is the attention's query
+    and its residual, keys and values are the un-normalised input; then a ReLU
+    feed-forward with dropout inside, added to its normalised input."""
 
     def __init__(self, config: SASRecConfig) -> None:
         super().__init__()
-        h = config.hidden
+        h, w = config.hidden, config.hidden * config.ffn
         self.heads = config.heads
-        self.norm1 = nn.LayerNorm(h)
-        self.qkv = nn.Linear(h, 3 * h)
+        self.norm1 = nn.LayerNorm(h, eps=1e-8)
+        self.q = nn.Linear(h, h)
+        self.kv = nn.Linear(h, 2 * h)
         self.proj = nn.Linear(h, h)
-        self.norm2 = nn.LayerNorm(h)
+        self.norm2 = nn.LayerNorm(h, eps=1e-8)
         self.ff = nn.Sequential(
-            nn.Linear(h, h * config.ffn), nn.GELU(), nn.Linear(h * config.ffn, h)
-        )
-        self.dropout = nn.Dropout(config.dropout)
+            nn.Linear(h, w), nn.Dropout(config.dropout), nn.ReLU(), nn.Linear(w, h),
+            nn.Dropout(config.dropout),
+        )  # fmt: skip
         self.p_attn = config.dropout
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (batch, seq, hidden)
         b, t, h = x.shape
-        q, k, v = self.qkv(self.norm1(x)).split(h, dim=2)
+        y = self.norm1(x)
+        q = self.q(y)
+        k, v = self.kv(x).split(h, dim=2)
         q, k, v = (z.view(b, t, self.heads, h // self.heads).transpose(1, 2) for z in (q, k, v))
         a = F.scaled_dot_product_attention(
             q, k, v, is_causal=True, dropout_p=self.p_attn if self.training else 0.0
         )  # (batch, heads, seq, hidden / heads)
-        x = x + self.dropout(self.proj(a.transpose(1, 2).reshape(b, t, h)))
-        return x + self.dropout(self.ff(self.norm2(x)))
+        y = self.norm2(y + self.proj(a.transpose(1, 2).reshape(b, t, h)))
+        return y + self.ff(y)
 
 
 class SASRec(nn.Module):
@@ -72,18 +76,20 @@ class SASRec(nn.Module):
         self.positions = nn.Embedding(config.max_len, config.hidden)
         self.dropout = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.layers))
-        self.norm = nn.LayerNorm(config.hidden)
+        self.norm = nn.LayerNorm(config.hidden, eps=1e-8)
         self.apply(self._init)
 
     def _init(self, module: nn.Module) -> None:
         std = self.config.init_std
-        if isinstance(module, nn.Linear):
-            nn.init.normal_(module.weight, std=std)
-            nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.Embedding):
-            nn.init.normal_(module.weight, std=std)
-            if module.padding_idx is not None:
-                module.weight.data[module.padding_idx].zero_()
+        if isinstance(module, nn.Linear | nn.Embedding):
+            if std > 0:
+                nn.init.normal_(module.weight, std=std)
+            else:  # Glorot normal, as the original
+                nn.init.xavier_normal_(module.weight)
+            if isinstance(module, nn.Linear):
+                nn.init.zeros_(module.bias)
+        if isinstance(module, nn.Embedding) and module.padding_idx is not None:
+            module.weight.data[module.padding_idx].zero_()
 
     def hidden(self, items: torch.Tensor) -> torch.Tensor:
         """(batch, seq) item ids → (batch, seq, hidden) states."""

@@ -107,35 +107,46 @@ def fit_and_measure(
     refit: bool = True,
     progress: Callable[[dict[str, Any]], Any] | None = None,
 ) -> tuple[Recommender, dict[str, Any]]:
-    """Fit ``name`` on all but each user's last two items, measure validation (second
-    last) and test (last) by full ranking, and — for the light models, with ``refit`` —
-    fit it again on everything. Returns the model and its metrics."""
+    """Measure ``name`` by leave-one-out and return it with its metrics.
+
+    Validation (each user's second-last item) is scored by the model fit on all but the
+    last two items; test (the last item) by the model fit on everything before it, so
+    every model has learnt all that came before the item it is scored on. ``sasrec``
+    chooses its epochs on the first and refits on the second itself; its validation
+    numbers are the first run's best. With ``refit`` the light models are fit once more
+    on everything — the model returned to serve."""
     if name not in MODELS:
         raise RecommendError(f"unknown model {name!r}; models: {', '.join(sorted(MODELS))}")
-    sequences = interactions.sequences()
-    split = leave_one_out(sequences)
-    train = interactions.without_last(2)
-    model = MODELS[name](**dict(params or {}))
-    started = time.perf_counter()
-    if name == "sasrec":
-        validation = ([split.train[u] for u in split.users], split.valid)
-        model.fit(train, item_texts, validation=validation, progress=progress)  # type: ignore[call-arg]
-    else:
-        model.fit(train, item_texts)
-    seconds = time.perf_counter() - started
+    split = leave_one_out(interactions.sequences())
+    train, known = interactions.without_last(2), interactions.without_last(1)
+
+    def fresh() -> Recommender:
+        return MODELS[name](**dict(params or {}))
+
+    model = fresh()
     metrics: dict[str, Any] = {"model": name, "users": interactions.n_users,
                                "items": interactions.n_items, "interactions": len(interactions),
-                               "evaluated_users": len(split.users),
-                               "train_seconds": round(seconds, 1)}  # fmt: skip
-    if len(split.users):
-        valid = evaluate(model.score, split, "valid")
+                               "evaluated_users": len(split.users)}  # fmt: skip
+    started = time.perf_counter()
+    if name == "sasrec":  # epochs chosen on `train`, then refit on `known`
+        validation = ([split.train[u] for u in split.users], split.valid)
+        model.fit(known, item_texts, validation=validation, select_on=train,  # type: ignore[call-arg]
+                  progress=progress)  # fmt: skip
+        metrics["train_seconds"] = round(time.perf_counter() - started, 1)
+        valid = model.selected_  # type: ignore[attr-defined]
+        metrics["best_epoch"] = model.best_epoch_  # type: ignore[attr-defined]
+    else:
+        model.fit(train, item_texts)
+        metrics["train_seconds"] = round(time.perf_counter() - started, 1)
+        valid = evaluate(model.score, split, "valid") if len(split.users) else {}
+        if len(split.users):
+            model = fresh().fit(known, item_texts)
+    if len(split.users) and valid:
         test = evaluate(model.score, split, "test")
         metrics |= {"valid_hr@10": valid["hr@10"], "valid_ndcg@10": valid["ndcg@10"],
                     "hr@10": test["hr@10"], "ndcg@10": test["ndcg@10"]}  # fmt: skip
-    if name == "sasrec":
-        metrics["best_epoch"] = model.best_epoch_  # type: ignore[attr-defined]
     if refit and name != "sasrec":
-        model = MODELS[name](**dict(params or {})).fit(interactions, item_texts)
+        model = fresh().fit(interactions, item_texts)
     return model, metrics
 
 
