@@ -35,7 +35,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -78,7 +78,11 @@ def coverage_at(model: Any, split: Any, k: int = 10, batch: int = 1024) -> float
     return len(seen) / scores.shape[1]
 
 
-def accuracy(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+def accuracy(
+    args: argparse.Namespace, folder: Path, save: Callable[[dict[str, Any]], None]
+) -> dict[str, Any]:
+    """Every model on every data set; ``save(partial)`` after each model, so a run cut
+    short keeps what it measured."""
     from shopmind.recommend import Interactions, read_sequences
     from shopmind.recommend.evaluate import leave_one_out
     from shopmind.recommend.train import fit_and_measure
@@ -119,6 +123,9 @@ def accuracy(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
                     for row in model.history_  # type: ignore[attr-defined]
                 ]
             rows[model_name] = metrics
+            out[name] = {"users": data.n_users, "items": data.n_items,
+                         "interactions": len(data), "models": rows}  # fmt: skip
+            save(out)
             _progress(
                 f"{name}: {model_name} test NDCG@10 {metrics.get('ndcg@10', 0):.4f} "
                 f"HR@10 {metrics.get('hr@10', 0):.4f} in {metrics['train_seconds']} s"
@@ -292,9 +299,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         "benchmark": "recs",
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "settings": {k: v for k, v in vars(args).items() if k not in ("out", "markdown")},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "threads": args.threads,
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "platform": platform.platform(),
+            "commit": _commit(),
+        },
     }
+
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    def save(partial: dict[str, Any]) -> None:
+        result["accuracy"] = partial
+        out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+
     if folder.is_dir():
-        result["accuracy"] = accuracy(args, folder)
+        result["accuracy"] = accuracy(args, folder, save)
     else:
         result["accuracy"] = {}
         print(f"skipped accuracy: no data at {folder} (set --data or SHOPMIND_DATA)")
@@ -302,16 +325,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         _progress("latency")
         result["latency"] = latency(args)
     result["seconds"] = round(time.perf_counter() - started, 1)
-    result["machine"] = {
-        "cpus": os.cpu_count(),
-        "threads": args.threads,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "platform": platform.platform(),
-        "commit": _commit(),
-    }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     print(markdown(result), end="")
     print(f"\n(JSON: {out})")

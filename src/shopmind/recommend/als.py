@@ -28,9 +28,9 @@ class ALSRecommender(Recommender):
 
     def __init__(
         self,
-        factors: int = 64,
-        regularization: float = 0.05,
-        alpha: float = 2.0,
+        factors: int = 128,
+        regularization: float = 0.1,
+        alpha: float = 40.0,
         iterations: int = 15,
         seed: int = 0,
         threads: int = 2,
