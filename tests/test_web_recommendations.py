@@ -131,3 +131,21 @@ def test_publishable_keys_and_placements_on_the_page(site):  # noqa: F811
         follow_redirects=True,
     )
     assert revoked.status_code == 200 and "revoked" in revoked.text
+
+
+def test_a_sasrec_job_chooses_its_epochs_then_trains_again(site):  # noqa: F811
+    client, store, _ = site
+    simulate(store, CONFIG)
+    log_in(client, ADMIN)
+    started = client.post(
+        "/recommendations/train",
+        follow_redirects=False,
+        data={"model": "sasrec", "time_budget_s": "30",
+              "csrf_token": csrf(client, "/recommendations")},
+    )  # fmt: skip
+    job = _wait_job(client, int(started.headers["location"].rsplit("/", 1)[1]), timeout=180)
+    assert job["status"] == "done", job
+    summary = job["summary"]
+    assert summary["best_epoch"] >= 1 and summary["valid_ndcg@10"] > 0 and summary["ndcg@10"] > 0
+    assert job["stage"].startswith("training again"), job  # the refit was the last step
+    assert "recommend/sasrec" in client.get("/recommendations").text
