@@ -111,6 +111,7 @@ def test_sasrec_refits_on_the_items_held_out_to_choose_its_epochs(refit: bool) -
     assert model.best_epoch_ >= 1 and model.selected_["ndcg@10"] > 0
     refits = [r["epoch"] for r in seen if r.get("refit")]
     assert refits == (list(range(1, model.best_epoch_ + 1)) if refit else [])
+    assert model.refitted_ is refit
     ids, _, _ = model.recommend(["x1"], n=1)
     assert (ids[0] == "x2") is refit, ids
 
@@ -312,3 +313,15 @@ def test_the_index_path_gives_the_exact_top_items_and_reaches_boosted_ones() -> 
     assert model.recommend(history, n=3, filters=Filters(boost={worst: 1e6})).item_ids[0] == worst
     pinned = model.recommend(history, n=3, filters=Filters(pinned=(worst,)))
     assert pinned.item_ids[0] == worst and np.isfinite(pinned.scores[0])
+
+
+def test_sasrec_reports_how_far_a_budget_let_a_run_go() -> None:
+    """The refit serves only when it ran all the chosen epochs: a run the budget cuts
+    short says how many it had."""
+    torch.set_num_threads(1)
+    model = MODELS["sasrec"](**FAST["sasrec"]).fit(walks())
+    sequences = [np.asarray(s) for s in model.histories_]
+    _, _, reached, _ = model._train(sequences, 5, None, budget_s=0.0)
+    assert reached == 1
+    _, _, reached, _ = model._train(sequences, 3, None, budget_s=None)
+    assert reached == 3

@@ -216,7 +216,8 @@ def recommend_evaluate(
     Each user's last item is the test target and the second-last the validation target;
     validation is scored by a fit without the last two items, test by a fit on everything
     before the last (sasrec chooses its epochs by validation, then refits); the user's
-    earlier items are left out of the ranking. Prints {"model", "users", "items", "hr@10", "ndcg@10", "train_seconds"}.
+    earlier items are left out of the ranking. Prints {"model", "users", "items", "hr@10",
+    "ndcg@10", "train_seconds"}.
     """
     from shopmind.models.device import set_threads
     from shopmind.recommend import MODELS, Interactions, InteractionsError, read_sequences

@@ -94,11 +94,12 @@ class SASRecRecommender(Recommender):
         (the same users, without their latest items) and is scored after every epoch on
         ``validation`` (histories, targets); the best epoch wins. With ``refit`` a fresh
         network then trains on all of ``interactions`` for that many epochs, so the
-        served model has learnt the latest items too; without it the first run's best
-        epoch serves. Without ``validation``, each user's last item (of those with 3 or
-        more) is held out for the choice. ``progress`` gets ``{"epoch", "loss",
-        "ndcg@10", "hr@10", "seconds"}`` after every epoch of the first run and
-        ``{"epoch", "loss", "seconds", "refit": True, "of"}`` during the second."""
+        served model has learnt the latest items too; without it (or when
+        ``time_budget_s`` would cut the refit short) the first run's best epoch serves.
+        Without ``validation``, each user's last item (of those with 3 or more) is held
+        out for the choice. ``progress`` gets ``{"epoch", "loss", "ndcg@10", "hr@10",
+        "seconds"}`` after every epoch of the first run and ``{"epoch", "loss",
+        "seconds", "refit": True, "of"}`` during the second."""
         self._validation, self._progress, self._select_on = validation, progress, select_on
         super().fit(interactions, item_texts)
         return self
@@ -115,15 +116,19 @@ class SASRecRecommender(Recommender):
         started = time.perf_counter()
         budget = self.time_budget_s
         refit = self.refit and len(sequences) > 0 and len(validation[1]) > 0
-        net, history, best_epoch, _ = self._train(
-            first, self.epochs, validation, budget / 2 if budget and refit else budget
+        reserve = (
+            _positions(sequences, self.max_len) / _positions(first, self.max_len) if refit else 0
         )
+        net, history, best_epoch, _ = self._train(first, self.epochs, validation, budget, reserve)
         self.best_epoch_, self.history_ = best_epoch, history
         chosen = [r for r in history if r["epoch"] == best_epoch]
         self.selected_ = {k: chosen[0][k] for k in ("hr@10", "ndcg@10")} if chosen else {}
+        self.refitted_ = False
         if refit and best_epoch > 0:
             left = budget - (time.perf_counter() - started) if budget else None
-            net, _, _, _ = self._train(sequences, best_epoch, None, left)
+            again, _, reached, _ = self._train(sequences, best_epoch, None, left)
+            if reached == best_epoch:  # else the budget cut it short: the first run serves
+                net, self.refitted_ = again, True
         net.eval()
         self.net_ = net
         self.item_vectors_ = net.items.weight[1:].detach().numpy().copy()
@@ -136,10 +141,13 @@ class SASRecRecommender(Recommender):
         epochs: int,
         validation: Validation | None,
         budget_s: float | None,
+        reserve: float = 0.0,
     ) -> tuple[SASRec, list[dict[str, Any]], int, float]:
         """Train a fresh network for up to ``epochs`` (Adam, constant learning rate,
         shuffled batches); with ``validation``, score it after every epoch, stop after
         ``patience`` epochs without a better NDCG@10 and return the best epoch's weights.
+        Within ``budget_s``, time is kept for a refit after it: as many epochs as this run
+        has had, each ``reserve`` times as long as one of this run's (without scoring).
         Returns (network, per-epoch rows, the epoch returned, seconds)."""
         from shopmind.models.device import set_threads
 
@@ -159,7 +167,9 @@ class SASRecRecommender(Recommender):
         history: list[dict[str, Any]] = []
         best = {"ndcg@10": -1.0, "epoch": 0, "state": None}
         started = time.perf_counter()
+        training_s = 0.0  # the epochs' training time, without scoring
         for epoch in range(1, max(1, epochs) + 1):
+            epoch_started = time.perf_counter()
             net.train()
             losses = []
             order = rng.permutation(len(examples))
@@ -171,11 +181,11 @@ class SASRecRecommender(Recommender):
                 optimizer.step()
                 losses.append(loss.item())
             row = {"epoch": epoch, "loss": float(np.mean(losses))}
-            seconds = time.perf_counter() - started
+            training_s += time.perf_counter() - epoch_started
             if validate:
                 assert validation is not None
                 row |= self._validate(net, validation)
-                row["seconds"] = round(seconds, 1)
+                row["seconds"] = round(time.perf_counter() - started, 1)
                 history.append(row)
                 if row["ndcg@10"] > best["ndcg@10"]:
                     best = {"ndcg@10": row["ndcg@10"], "epoch": epoch,
@@ -185,10 +195,15 @@ class SASRecRecommender(Recommender):
                 if self.patience and epoch - int(best["epoch"]) >= self.patience:
                     break
             elif self._progress is not None:
-                self._progress({"epoch": epoch, "loss": row["loss"], "seconds": round(seconds, 1),
+                seconds = round(time.perf_counter() - started, 1)
+                self._progress({"epoch": epoch, "loss": row["loss"], "seconds": seconds,
                                 "refit": True, "of": epochs})  # fmt: skip
-            if budget_s is not None and time.perf_counter() - started >= budget_s:
-                break
+            if budget_s is not None:
+                now = time.perf_counter()
+                # another epoch like the last, then a refit of one more epoch than now
+                needed = (now - epoch_started) + reserve * training_s / epoch * (epoch + 1)
+                if now - started + needed * (reserve > 0) >= budget_s:
+                    break
         if best["state"] is not None:
             net.load_state_dict(best["state"])
         else:
@@ -247,7 +262,7 @@ class SASRecRecommender(Recommender):
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         weights = {f"net.{k}": v.detach().numpy() for k, v in self.net_.state_dict().items()}
         extra = {"history": self.history_, "best_epoch": self.best_epoch_,
-                 "selected": self.selected_,
+                 "selected": self.selected_, "refitted": self.refitted_,
                  "train_seconds": self.train_seconds_}  # fmt: skip
         return extra, weights
 
@@ -261,6 +276,7 @@ class SASRecRecommender(Recommender):
         self.history_ = extra.get("history", [])
         self.best_epoch_ = extra.get("best_epoch", 0)
         self.selected_ = extra.get("selected", {})
+        self.refitted_ = extra.get("refitted", False)
         self.train_seconds_ = extra.get("train_seconds")
 
 
@@ -287,6 +303,11 @@ def _collate(negatives: int) -> Callable[[list[Example]], Any]:
         return {"items": items, "targets": targets, "negatives": negatives}
 
     return collate
+
+
+def _positions(sequences: Sequence[np.ndarray], max_len: int) -> int:
+    """The predicted positions an epoch over ``sequences`` trains on (the loss's cost)."""
+    return max(1, sum(min(len(s) - 1, max_len) for s in sequences if len(s) >= 2))
 
 
 def _hold_out_last(sequences: list[np.ndarray]) -> tuple[Validation, list[np.ndarray]]:

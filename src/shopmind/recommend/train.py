@@ -135,6 +135,7 @@ def fit_and_measure(
         metrics["train_seconds"] = round(time.perf_counter() - started, 1)
         valid = model.selected_  # type: ignore[attr-defined]
         metrics["best_epoch"] = model.best_epoch_  # type: ignore[attr-defined]
+        metrics["refitted"] = model.refitted_  # type: ignore[attr-defined]
     else:
         model.fit(train, item_texts)
         metrics["train_seconds"] = round(time.perf_counter() - started, 1)
