@@ -321,7 +321,7 @@ def test_sasrec_reports_how_far_a_budget_let_a_run_go() -> None:
     torch.set_num_threads(1)
     model = MODELS["sasrec"](**FAST["sasrec"]).fit(walks())
     sequences = [np.asarray(s) for s in model.histories_]
-    _, _, reached, _ = model._train(sequences, 5, None, budget_s=0.0)
+    _, _, reached = model._train(sequences, 5, None, budget_s=0.0)
     assert reached == 1
-    _, _, reached, _ = model._train(sequences, 3, None, budget_s=None)
+    _, _, reached = model._train(sequences, 3, None, budget_s=None)
     assert reached == 3

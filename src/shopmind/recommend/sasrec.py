@@ -119,14 +119,14 @@ class SASRecRecommender(Recommender):
         reserve = (
             _positions(sequences, self.max_len) / _positions(first, self.max_len) if refit else 0
         )
-        net, history, best_epoch, _ = self._train(first, self.epochs, validation, budget, reserve)
+        net, history, best_epoch = self._train(first, self.epochs, validation, budget, reserve)
         self.best_epoch_, self.history_ = best_epoch, history
         chosen = [r for r in history if r["epoch"] == best_epoch]
         self.selected_ = {k: chosen[0][k] for k in ("hr@10", "ndcg@10")} if chosen else {}
         self.refitted_ = False
         if refit and best_epoch > 0:
             left = budget - (time.perf_counter() - started) if budget else None
-            again, _, reached, _ = self._train(sequences, best_epoch, None, left)
+            again, _, reached = self._train(sequences, best_epoch, None, left)
             if reached == best_epoch:  # else the budget cut it short: the first run serves
                 net, self.refitted_ = again, True
         net.eval()
@@ -142,13 +142,13 @@ class SASRecRecommender(Recommender):
         validation: Validation | None,
         budget_s: float | None,
         reserve: float = 0.0,
-    ) -> tuple[SASRec, list[dict[str, Any]], int, float]:
+    ) -> tuple[SASRec, list[dict[str, Any]], int]:
         """Train a fresh network for up to ``epochs`` (Adam, constant learning rate,
         shuffled batches); with ``validation``, score it after every epoch, stop after
         ``patience`` epochs without a better NDCG@10 and return the best epoch's weights.
         Within ``budget_s``, time is kept for a refit after it: as many epochs as this run
         has had, each ``reserve`` times as long as one of this run's (without scoring).
-        Returns (network, per-epoch rows, the epoch returned, seconds)."""
+        Returns (network, per-epoch rows, the epoch returned)."""
         from shopmind.models.device import set_threads
 
         set_threads(self.threads)
@@ -200,17 +200,17 @@ class SASRecRecommender(Recommender):
                                 "refit": True, "of": epochs})  # fmt: skip
             if budget_s is not None:
                 now = time.perf_counter()
-                # another epoch like the last, then a refit of one more epoch than now
-                # (its epochs ran up to a fifth slower than estimated on the Sports split)
-                refit_s = 1.25 * reserve * training_s / epoch * (epoch + 1)
-                needed = (now - epoch_started) + refit_s
-                if now - started + needed * (reserve > 0) >= budget_s:
+                spent = now - started
+                if reserve:  # another epoch like the last, then a refit one epoch longer
+                    # (a refit's epochs ran up to a fifth slower than estimated on Sports)
+                    spent += now - epoch_started + 1.25 * reserve * training_s / epoch * (epoch + 1)
+                if spent >= budget_s:
                     break
         if best["state"] is not None:
             net.load_state_dict(best["state"])
         else:
             best["epoch"] = epoch
-        return net, history, int(best["epoch"]), time.perf_counter() - started
+        return net, history, int(best["epoch"])
 
     def _config(self, bf16: bool = False) -> SASRecConfig:
         return SASRecConfig(n_items=len(self.items_), max_len=self.max_len,

@@ -139,8 +139,9 @@ def fit_and_measure(
     else:
         model.fit(train, item_texts)
         metrics["train_seconds"] = round(time.perf_counter() - started, 1)
-        valid = evaluate(model.score, split, "valid") if len(split.users) else {}
+        valid = {}
         if len(split.users):
+            valid = evaluate(model.score, split, "valid")
             model = fresh().fit(known, item_texts)
     if len(split.users) and valid:
         test = evaluate(model.score, split, "test")
