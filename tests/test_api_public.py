@@ -151,6 +151,11 @@ def test_each_client_has_its_own_rate_limit(widget: Any) -> None:
     codes = [client.get("/public/v1/recommendations", params={"key": key}).status_code
              for _ in range(25)]  # fmt: skip
     assert codes[:20] == [200] * 20 and codes[-1] == 429
+    # regression: the storefront's errors are JSON with Retry-After, not dashboard pages
+    refused = client.get("/public/v1/recommendations", params={"key": key},
+                         headers={"Accept": "text/html"})  # fmt: skip
+    assert refused.status_code == 429 and refused.headers["Retry-After"]
+    assert refused.json()["detail"]
 
 
 def test_a_revoked_key_stops_working(trained: tuple[Path, Store]) -> None:

@@ -48,6 +48,14 @@ def test_demo_end_to_end_and_rerun(tmp_path: Path, monkeypatch) -> None:
     assert all(0 < r["ndcg@10"] <= r["hr@10"] for r in recs.values())
     assert "next item, full ranking" in text and "for shopper" in text and "bought with" in text
     assert "recommend user ID" in text
+    # issue 11: an answer with its source, an order only after verification, a cancellation
+    # queued (not done), an injection refused, a hand-over — one stored conversation
+    support = ctx.results["support"]
+    outcomes = [r["outcome"] for r in support]
+    assert outcomes[:2] == ["answered", "answered"] and support[0]["citations"]
+    assert outcomes[2:6] == ["verify", "order_status", "queued", "refused"]
+    assert support[6]["handover"] and support[6]["handover_reason"] == "asked_for_person"
+    assert len({r["session"] for r in support}) == 1 and "support ask" in text
     first = len(text)
     again = run_demo(
         tmp_path / "demo", customers=400, days=14, seed=3, console=console, sasrec_budget_s=5

@@ -1187,7 +1187,7 @@ def demo(
 
 
 # capabilities with their own command modules (they add their groups to ``app``)
-from shopmind import cli_recommend  # noqa: E402, F401
+from shopmind import cli_recommend, cli_support  # noqa: E402, F401
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -249,6 +249,32 @@ class Settings(BaseSettings):
         default=60, ge=1, le=100_000, description="Widget calls one client can make at once."
     )
 
+    # The support assistant (docs/support.md).
+    support_writer: Literal["auto", "model", "extractive"] = Field(
+        default="auto",
+        description="Who words answers: model (the language model, from the passages "
+        "only), extractive (the passages' own sentences); auto: model when llm_backend "
+        "is openai, else extractive.",
+    )
+    support_min_confidence: float = Field(
+        default=0.5, ge=0, le=1,
+        description="Intent confidence below which a message's intent counts as unknown.",
+    )  # fmt: skip
+    support_min_relevance: float = Field(
+        default=0.35, ge=0, le=1,
+        description="Similarity a passage needs to answer from; below it the assistant "
+        "says it does not know and offers a person.",
+    )  # fmt: skip
+    support_send_personal_data: bool = Field(
+        default=False,
+        description="Send e-mail addresses, phone and card numbers to a remote model "
+        "server (openai backend) instead of masking them first.",
+    )
+    support_max_failures: int = Field(
+        default=2, ge=1, le=20,
+        description="Turns in a row the assistant could not help before it hands over.",
+    )  # fmt: skip
+
     @field_validator("recommend_boosted")
     @classmethod
     def _boosts(cls, value: str) -> str:

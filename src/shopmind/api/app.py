@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from shopmind import __version__
 from shopmind.api import public as public_routes
+from shopmind.api import public_support as public_support_routes
 from shopmind.api.deps import require_api_key
 from shopmind.api.ingest import BatchError
 from shopmind.api.limits import BodySizeLimit
@@ -26,6 +27,7 @@ from shopmind.api.routers import recommendations as recommendations_routes
 from shopmind.api.routers import reviews as reviews_routes
 from shopmind.api.routers import settings as settings_routes
 from shopmind.api.routers import store as store_routes
+from shopmind.api.routers import support as support_routes
 from shopmind.api.schemas import BatchRejected, ErrorResponse, Rejection
 from shopmind.api.throttle import install_limits
 from shopmind.api.validation import refuse_lone_surrogates, validation_error_handler
@@ -77,6 +79,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.include_router(health_routes.router)
     app.include_router(public_routes.router)  # the storefront's, with a publishable key
+    app.include_router(public_support_routes.router)  # the storefront's chat, the same way
     secured = {
         "prefix": "/v1",
         # The key first (401 before any look at the body), then the text policy of every body.
@@ -97,6 +100,7 @@ def create_app(
     app.include_router(content_routes.router, **secured)
     app.include_router(feeds_routes.router, **secured)
     app.include_router(recommendations_routes.router, **secured)
+    app.include_router(support_routes.router, **secured)
     mount_dashboard(app)
     return app
 

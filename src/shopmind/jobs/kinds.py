@@ -490,3 +490,52 @@ register(JobKind("content.tune", "Tune the language model to the store's voice",
                  _check_tune, lambda p: "train:content/lora"))  # fmt: skip
 register(JobKind("recommend.train", "Train a recommender", _run_recommend, _check_recommend,
                  lambda p: f"train:recommend/{p['model']}"))  # fmt: skip
+
+
+# -- support ------------------------------------------------------------------------------
+
+
+def _run_support_index(ctx: JobContext) -> dict[str, Any]:
+    from shopmind.support.knowledge import rebuild_index, store_passages
+
+    ctx.stage("embedding passages", total=len(store_passages(ctx.store)))
+    idx = rebuild_index(ctx.store, ctx.settings.models_dir, progress=ctx.progress)
+    by: dict[str, int] = {}
+    for p in idx.passages:
+        by[p.source] = by.get(p.source, 0) + 1
+    return {"passages": len(idx.passages), "by_source": by}
+
+
+def _check_support_train(params: dict[str, Any], uploads: Path | None) -> dict[str, Any]:
+    _only(params, {"path", "file_name", "max_per_intent"})
+    path = params.get("path")
+    if not isinstance(path, str) or not path or "\x00" in path:
+        raise JobError("path: the labelled messages file is missing")
+    if uploads is not None:
+        resolved = (uploads / path).resolve()
+        if not resolved.is_relative_to(uploads.resolve()):
+            raise JobError("path: must name a file uploaded to the workspace's uploads folder")
+        path = str(resolved)
+    params["path"] = str(Path(path))
+    params["file_name"] = str(params.get("file_name") or Path(path).name)[:512]
+    params.setdefault("max_per_intent", 300)
+    _number(params, "max_per_intent", 10, 100_000, integer=True)
+    return params
+
+
+def _run_support_train(ctx: JobContext) -> dict[str, Any]:
+    from shopmind.support.training import train_from_file
+
+    p = ctx.params
+    try:
+        return train_from_file(ctx.settings.models_dir, Path(p["path"]), p["max_per_intent"],
+                               min_confidence=ctx.settings.support_min_confidence,
+                               progress=ctx.stage)  # fmt: skip
+    except (OSError, ValueError) as exc:
+        raise JobError(f"{p['file_name']}: {exc}") from exc
+
+
+register(JobKind("support.index", "Index the help pages and catalog for the assistant",
+                 _run_support_index, _check_nothing, lambda p: "support.index"))  # fmt: skip
+register(JobKind("support.train", "Train the support intent classifier", _run_support_train,
+                 _check_support_train, lambda p: "train:support/intents"))  # fmt: skip

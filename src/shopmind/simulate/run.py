@@ -15,13 +15,14 @@ import numpy as np
 
 from shopmind.simulate.catalog import build_catalog, product_row, variant_rows
 from shopmind.simulate.config import SimulationConfig
+from shopmind.simulate.pages import help_centre
 from shopmind.simulate.sessions import Batch, Funnel
 from shopmind.simulate.shoppers import build_shoppers
 from shopmind.simulate.truth import build_truth, write_truth
 from shopmind.store.daily import orders_changing, refresh_sales
 from shopmind.store.db import Store
 from shopmind.store.events import write_events
-from shopmind.store.models import Customer, Event, Order, OrderLine, Product, Review, Variant
+from shopmind.store.models import Customer, Event, Order, OrderLine, Page, Product, Review, Variant
 from shopmind.store.writer import id_map, upsert
 
 WEEKLY = (0.97, 0.94, 0.95, 0.97, 0.93, 1.08, 1.16)  # Monday first; mean 1
@@ -47,7 +48,7 @@ def seasonality(config: SimulationConfig) -> list[float]:
 
 
 class Simulation:
-    """A seeded store: catalog and shoppers up front, then sessions day by day.
+    """A seeded store: catalog, help centre and shoppers up front, then sessions day by day.
 
     >>> sim = Simulation(SimulationConfig(customers=50, days=3, products=20))
     >>> events = [e for batch in sim.batches() for e in batch.events]
@@ -58,6 +59,7 @@ class Simulation:
         self.r = Random(config.seed)
         self.rng = np.random.default_rng(config.seed)
         self.catalog = build_catalog(config, self.r)
+        self.help_centre = help_centre(config)  # its own draws: the catalog's are unchanged
         self.shoppers = build_shoppers(config, self.rng, self.catalog)
         self.funnel = Funnel(config, self.r, self.catalog, self.shoppers)
         self.season = seasonality(config)
@@ -131,7 +133,8 @@ class SimulationResult:
         lines = [
             f"simulated {c['products']:,} products ({c['variants']:,} variants), "
             f"{c['customers']:,} customers, {c['orders']:,} orders "
-            f"({c['order_lines']:,} lines), {c['events']:,} events, {c['reviews']:,} reviews",
+            f"({c['order_lines']:,} lines), {c['events']:,} events, {c['reviews']:,} reviews, "
+            f"{c['pages']:,} help pages",
             f"{span}; revenue {self.revenue:,.2f} {self.config.currency}; "
             f"seed {self.config.seed}; {self.seconds:.1f} s "
             f"({c['events'] / max(self.seconds, 1e-9):,.0f} events/s)",
@@ -162,9 +165,11 @@ class _Writer:
             variants = [v for p in catalog for v in variant_rows(p, ids[p.external_id])]
             upsert(conn, Variant, variants)
             vids = id_map(conn, Variant, [v["external_id"] for v in variants])
+            upsert(conn, Page, self.sim.help_centre.pages)
         self.product_ids = [ids[p.external_id] for p in catalog]
         self.variant_ids = [[vids[v["external_id"]] for v in p.variants] for p in catalog]
         self.counts["products"], self.counts["variants"] = len(catalog), len(variants)
+        self.counts["pages"] = len(self.sim.help_centre.pages)
 
     def write(self, batch: Batch) -> None:
         with self.store.connect() as conn:

@@ -2,8 +2,9 @@
 
 Analytics and models built on the simulated store are checked against this file: each
 channel's true conversion rate, each product's true quality and aspect scores, each
-shopper's segment and expected purchase rate, each review's intended aspects — and the
-realised counts (sessions and purchases per channel, orders per shopper …).
+shopper's segment and expected purchase rate, each review's intended aspects, the help
+centre's policy and the support questions it answers (or not) — and the realised counts
+(sessions and purchases per channel, orders per shopper …).
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ def build_truth(sim: Simulation, lazy: bool = False) -> dict[str, Any]:
         "products": _product_truth(sim),
         "customers": _customer_truth(sim) if lazy else dict(_customer_truth(sim)),
         "reviews": f.review_truth,
+        "support": sim.help_centre.truth(),
         "segments": {
             name: {"share": share, "sessions_per_day": v, "intent": i, "daily_churn": ch}
             for name, share, v, i, ch in SEGMENTS

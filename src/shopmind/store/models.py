@@ -534,6 +534,72 @@ class ContentDraft(Base):
     )
 
 
+class SupportConversation(Base):
+    """One shopper's conversation with the support assistant (``session_key`` is what the
+    client holds). ``order_id`` is the one order this session verified (order number and
+    that order's e-mail): the only order its tools may read. ``status`` open → handover
+    (waiting for a person, ``handover_reason`` says why) → closed."""
+
+    __tablename__ = "support_conversations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_key: Mapped[str] = mapped_column(String(64), unique=True)
+    channel: Mapped[str] = mapped_column(String(16), default="api")  # api | cli | widget
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    handover_reason: Mapped[str | None] = mapped_column(String(32))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # unhelped turns in a row
+    turns: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    closed_by: Mapped[str] = mapped_column(String(320), default="")
+
+
+class SupportMessage(Base):
+    """One turn of a conversation, stored redacted (e-mail, phone and card numbers masked).
+
+    ``role`` shopper | assistant | agent. On a shopper's turn ``intent``/``confidence`` are
+    the classifier's; on the assistant's, ``outcome`` says what it did (answered, declined,
+    handover, verified, order_status, queued, …) and ``citations`` the passages used."""
+
+    __tablename__ = "support_messages"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("support_conversations.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text, default="")
+    intent: Mapped[str | None] = mapped_column(String(64))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    outcome: Mapped[str | None] = mapped_column(String(32), index=True)
+    citations: Mapped[list[Any]] = mapped_column(default=list)
+    author: Mapped[str] = mapped_column(String(320), default="")  # the agent, for role agent
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class SupportRequest(Base):
+    """Something only a person may do (cancel an order, change its address, refund it),
+    asked for in a conversation and queued: ``status`` queued → done | declined."""
+
+    __tablename__ = "support_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("support_conversations.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))  # cancel_order | change_address | refund
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
+    details: Mapped[str] = mapped_column(Text, default="")  # redacted
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    decided_by: Mapped[str] = mapped_column(String(320), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
 COUNTED = {
     "products": Product,
     "variants": Variant,

@@ -45,6 +45,7 @@ NAV: list[tuple[str, str, bool]] = [
     ("/reviews", i18n.N_("Reviews"), False),
     ("/content", i18n.N_("Content"), False),
     ("/recommendations", i18n.N_("Recommendations"), False),
+    ("/support", i18n.N_("Support"), False),
     ("/imports", i18n.N_("Imports"), True),
     ("/jobs", i18n.N_("Jobs"), False),
     ("/settings", i18n.N_("Settings"), False),
@@ -189,7 +190,10 @@ async def _login_required(request: Request, exc: Exception) -> Response:
 
 def _is_dashboard(request: Request) -> bool:
     path = request.url.path
-    return not (path.startswith("/v1/") or path in ("/health", "/docs", "/openapi.json"))
+    return not (
+        path.startswith(("/v1/", "/public/"))
+        or path in ("/health", "/docs", "/openapi.json", "/widget.js", "/chat-widget.js")
+    )
 
 
 def install_error_pages(app: FastAPI, api_handler: Callable[..., Any] | None) -> None:

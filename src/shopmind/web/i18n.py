@@ -84,6 +84,8 @@ VALUE_MESSAGES = (
     N_("Write an article"),
     N_("Tune the language model to the store's voice"),
     N_("Train a recommender"),
+    N_("Index the help pages and catalog for the assistant"),
+    N_("Train the support intent classifier"),
     # the descriptions of the settings (shopmind.config.Settings, but workspace)
     N_("SQLAlchemy URL; empty means SQLite."),
     N_("Store currency (ISO 4217) used when an import or event names none."),
@@ -130,6 +132,21 @@ VALUE_MESSAGES = (
     N_("API key sent to that server (never shown)."),
     N_("Seconds to wait for the server's answer."),
     N_("Retries after a refused connection, 429 or 5xx."),
+    N_(
+        "Who words answers: model (the language model, from the passages only), extractive "
+        "(the passages' own sentences); auto: model when llm_backend is openai, else "
+        "extractive."
+    ),
+    N_("Intent confidence below which a message's intent counts as unknown."),
+    N_(
+        "Similarity a passage needs to answer from; below it the assistant says it does not "
+        "know and offers a person."
+    ),
+    N_(
+        "Send e-mail addresses, phone and card numbers to a remote model server (openai "
+        "backend) instead of masking them first."
+    ),
+    N_("Turns in a row the assistant could not help before it hands over."),
 )
 
 # A message no page spells out any more (login.html ends the sentence with a full stop) but

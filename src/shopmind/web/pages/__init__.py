@@ -11,6 +11,7 @@ from shopmind.web.pages import (
     recommendations,
     reviews,
     settings,
+    support,
 )
 
 PAGE_ROUTERS = [
@@ -20,6 +21,7 @@ PAGE_ROUTERS = [
     reviews.router,
     content.router,
     recommendations.router,
+    support.router,
     imports.router,
     jobs.router,
     settings.router,

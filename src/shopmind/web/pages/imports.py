@@ -48,7 +48,8 @@ def _upload(request: Request, upload_id: str) -> Path:
     return found[0]
 
 
-def _display_name(path: Path) -> str:
+def display_name(path: Path) -> str:
+    """The name the merchant gave an uploaded file."""
     return path.name.split("-", 1)[1] if "-" in path.name else path.name
 
 
@@ -74,10 +75,17 @@ async def upload(
 ) -> Response:
     if kind not in IMPORTERS:
         raise HTTPException(422, detail=f"kind: choose one of {', '.join(IMPORTERS)}")
+    upload_id = (await save_upload(request, file)).name.split("-", 1)[0]
+    return RedirectResponse(f"/imports/{upload_id}?kind={kind}", status_code=303)
+
+
+async def save_upload(request: Request, file: UploadFile) -> Path:
+    """Stream ``file`` into the uploads folder under a random name (up to
+    ``upload_max_mb``; 413 past it, 422 for an empty file); the path written. Jobs are
+    given its name relative to that folder."""
     folder = uploads_dir(request.app.state.settings)
     folder.mkdir(parents=True, exist_ok=True)
-    upload_id = secrets.token_hex(12)
-    target = folder / f"{upload_id}-{_safe_name(file.filename or 'upload')}"
+    target = folder / f"{secrets.token_hex(12)}-{_safe_name(file.filename or 'upload')}"
     limit = request.app.state.settings.upload_max_mb * 2**20
     written = 0
     with target.open("wb") as out:
@@ -91,7 +99,7 @@ async def upload(
     if written == 0:
         target.unlink(missing_ok=True)
         raise HTTPException(422, detail="file: the uploaded file is empty")
-    return RedirectResponse(f"/imports/{upload_id}?kind={kind}", status_code=303)
+    return target
 
 
 def _mapping(form_items: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -114,7 +122,7 @@ def upload_page(request: Request, viewer: AdminDep, upload_id: str, kind: str = 
     return render(
         request,
         "import_preview.html",
-        {"upload_id": upload_id, "kind": kind, "name": _display_name(path), "preview": preview,
+        {"upload_id": upload_id, "kind": kind, "name": display_name(path), "preview": preview,
          "problem": problem, "mapping": mapping},
     )  # fmt: skip
 
@@ -126,7 +134,7 @@ async def _submit(request: Request, viewer: AdminFormDep, upload_id: str, job: s
     params = {
         "kind": kind,
         "path": path.name,
-        "file_name": _display_name(path),
+        "file_name": display_name(path),
         "mapping": _mapping([(k, str(v)) for k, v in form.multi_items()]),
     }
     if job == "import":
@@ -163,4 +171,4 @@ def rejects(request: Request, viewer: AdminDep, job_id: int) -> Response:
     folder = uploads_dir(request.app.state.settings).resolve()
     if not path.is_relative_to(folder) or not path.is_file():
         raise HTTPException(404, detail="the reject file is gone")
-    return FileResponse(path, media_type="text/csv", filename=_display_name(path))
+    return FileResponse(path, media_type="text/csv", filename=display_name(path))
