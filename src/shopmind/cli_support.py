@@ -112,16 +112,23 @@ def train(
 
 
 @support_app.command("index")
-def index(as_json: AsJson = False) -> None:
-    """Build (or bring up to date) the search index of help pages, FAQs and products."""
+def index(
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Embed every passage again, changed or not.")
+    ] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Bring the search index of help pages, FAQs and products up to date (only what
+    changed is embedded again)."""
     from shopmind.models.device import set_threads
-    from shopmind.support.knowledge import rebuild_index
+    from shopmind.support.knowledge import ensure_index, rebuild_index
 
     settings = get_settings()
     set_threads(settings)
     store = open_store()
+    build = rebuild_index if rebuild else ensure_index
     with progress_bar("indexing passages") as progress:
-        idx = rebuild_index(store, settings.models_dir, progress=progress)
+        idx = build(store, settings.models_dir, progress=progress)
     summary = _index_summary(idx)
     if as_json:
         print(json.dumps(summary, indent=1))

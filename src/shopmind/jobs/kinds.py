@@ -496,10 +496,10 @@ register(JobKind("recommend.train", "Train a recommender", _run_recommend, _chec
 
 
 def _run_support_index(ctx: JobContext) -> dict[str, Any]:
-    from shopmind.support.knowledge import rebuild_index, store_passages
+    from shopmind.support.knowledge import ensure_index, store_passages
 
-    ctx.stage("embedding passages", total=len(store_passages(ctx.store)))
-    idx = rebuild_index(ctx.store, ctx.settings.models_dir, progress=ctx.progress)
+    ctx.stage("embedding new and changed passages", total=len(store_passages(ctx.store)))
+    idx = ensure_index(ctx.store, ctx.settings.models_dir, progress=ctx.progress)
     by: dict[str, int] = {}
     for p in idx.passages:
         by[p.source] = by.get(p.source, 0) + 1

@@ -43,6 +43,7 @@ from shopmind.support.replies import say
 from shopmind.support.text import is_chinese
 
 MAX_VERIFY_FAILURES = 5
+FRESH_S = 30.0  # a changed page reaches the answers within this (reading every page is not free)
 MAX_MESSAGE_CHARS = 2000
 E5_MIN_RELEVANCE = 0.80  # e5's cosines sit higher than MiniLM's for the same relevance
 PRODUCT_MIN_RELEVANCE = 0.45
@@ -56,6 +57,9 @@ _HELLO = re.compile(r"^\s*(?:hi|hello|hey|good (?:morning|afternoon|evening)|你
                     re.IGNORECASE)  # fmt: skip
 _THANKS = re.compile(r"^\s*(?:thanks?(?: you)?|thx|cheers|great|ok(?:ay)?|谢谢|多谢|好的)\W*$",
                      re.IGNORECASE)  # fmt: skip
+
+
+_indexes: dict[tuple[str, str], tuple[float, Any]] = {}
 
 
 class SupportError(ValueError):
@@ -109,9 +113,15 @@ class Assistant:
     # -- what it reads ------------------------------------------------------------------
 
     def index(self) -> Any:
+        """The published index, checked against the store at most every ``FRESH_S``."""
         from shopmind.support.knowledge import ensure_index
 
-        return ensure_index(self.store, self.models_dir)
+        key = (self.store.engine.url.render_as_string(), str(self.models_dir.resolve()))
+        checked = _indexes.get(key)
+        if checked is None or time.monotonic() - checked[0] > FRESH_S:
+            checked = (time.monotonic(), ensure_index(self.store, self.models_dir))
+            _indexes[key] = checked
+        return checked[1]
 
     def classifier(self) -> Any:
         from shopmind.support.intents import load_intents

@@ -304,15 +304,25 @@ class IntentOut(BaseModel):
 @router.post("/support/intents", summary="The intent of each message")
 async def intents(body: IntentsRequest, request: Request, settings: SettingsDep
                   ) -> list[IntentOut]:  # fmt: skip
+    from shopmind.support.intent_examples import GROUPS
     from shopmind.support.intents import load_intents
 
     def run() -> list[IntentOut]:
         clf = load_intents(settings.models_dir)
         floor = settings.support_min_confidence
-        return [IntentOut(text=t, intent=p.best if p.confidence >= floor else "unknown",
-                          best=p.best, confidence=round(float(p.confidence), 4),
-                          group=p.group)
-                for t, p in zip(body.texts, clf.predict(body.texts), strict=True)]  # fmt: skip
+        out = []
+        for text, p in zip(body.texts, clf.predict(body.texts), strict=True):
+            sure = p.confidence >= floor
+            out.append(
+                IntentOut(
+                    text=text,
+                    intent=p.best if sure else "unknown",
+                    best=p.best,
+                    confidence=round(float(p.confidence), 4),
+                    group=GROUPS.get(p.best, "unknown") if sure else "unknown",
+                )
+            )
+        return out  # fmt: skip
 
     async with work_slot(request):
         return await run_in_threadpool(run)
