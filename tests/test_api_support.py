@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from support_store import fill
 
 from shopmind.api.app import create_app
 from shopmind.config import init_workspace, load_settings
 from shopmind.store.apikeys import create_api_key
 from shopmind.store.db import Store
+from support_store import fill
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +70,11 @@ def test_a_conversation_through_the_api(api: tuple[TestClient, dict[str, str]]) 
     assert "ana@example.com" not in json.dumps(detail)
     assert detail["order"] == "#1001" and detail["requests"][0]["status"] == "queued"
 
-    reply = client.post(f"/v1/support/conversations/{conv['id']}/reply", headers=auth,
-                        json={"text": "Done - call me on +1 415 555 0132", "author": "sam"})
+    reply = client.post(
+        f"/v1/support/conversations/{conv['id']}/reply",
+        headers=auth,
+        json={"text": "Done - call me on +1 415 555 0132", "author": "sam"},
+    )
     assert reply.status_code == 201
     assert reply.json()["messages"][-1]["text"] == "Done - call me on [phone]"  # fmt: skip
     request_id = detail["requests"][0]["id"]
@@ -91,8 +93,12 @@ def test_a_conversation_through_the_api(api: tuple[TestClient, dict[str, str]]) 
 
 def test_streamed_answer(api: tuple[TestClient, dict[str, str]]) -> None:
     client, auth = api
-    with client.stream("POST", "/v1/support/chat", headers=auth,
-                       json={"message": "Do you deliver to Canada?", "stream": True}) as r:
+    with client.stream(
+        "POST",
+        "/v1/support/chat",
+        headers=auth,
+        json={"message": "Do you deliver to Canada?", "stream": True},
+    ) as r:
         assert r.headers["content-type"].startswith("text/event-stream")
         events = [json.loads(line[6:]) for line in r.iter_lines() if line.startswith("data: ")]
     assert events[-1]["type"] == "done" and events[-1]["outcome"] == "answered"
