@@ -205,12 +205,18 @@ class _Turn:
         reason = handover_reason(self.text, self.intent, confidence=self.confidence or 0.0)
         if reason:
             return self.hand_over(reason)
+        if self.intent in STATUS_INTENTS and self.conv.order_id is None:
+            general = None if order_number(self.text) else self.from_pages(decline=False)
+            if general is not None:  # "how long does a refund take?": the policy first
+                self.conv.state["pending"] = self.intent
+                general.answer += " " + say(self.lang, "verify_offer")
+                return general
         if self.intent in STATUS_INTENTS or self.intent in REQUEST_INTENTS:
             return self.order_tool(self.intent)
         found = self.product_answer()
         if found is not None:
             return found
-        return self.from_pages()
+        return self.from_pages()  # type: ignore[return-value]
 
     # -- steps ----------------------------------------------------------------------------
 
@@ -314,7 +320,9 @@ class _Turn:
             return hits[0].passage.ref
         return None
 
-    def from_pages(self) -> Reply:
+    def from_pages(self, decline: bool = True) -> Reply | None:
+        """An answer from the help pages; without a relevant passage the assistant declines
+        (or, with ``decline=False``, returns None)."""
         from shopmind.support.retrieve import rewrite, search
 
         history = records.shopper_history(self.a.store, self.conv.id)
@@ -323,7 +331,7 @@ class _Turn:
         floor = E5_MIN_RELEVANCE if is_chinese(query) else self.a.settings.support_min_relevance
         relevant = [h for h in hits if h.similarity >= floor]
         if not relevant:
-            return self.decline()
+            return self.decline() if decline else None
         self.conv.failures = 0
         passages = [h.passage for h in relevant[:3]]
         ans = self.words(query, passages)

@@ -19,6 +19,8 @@ REPLIES: dict[str, dict[str, str]] = {
         "verify_failed": "I couldn't find an order with that number and e-mail address. "
         "Please check both and try again.",
         "verified": "Thanks, I found order {number}.",
+        "verify_offer": "To check your own order, send me its number and the e-mail address "
+        "used for it.",
         "status": "Order {number} (placed {date}): payment {payment}, delivery {fulfilment}"
         "{cancelled}. Items: {items}.",
         "queued": "I've passed your request ({kind}) for order {number} to our team. "
@@ -38,6 +40,7 @@ REPLIES: dict[str, dict[str, str]] = {
         "verify": "确认订单属于您之后我就能帮您处理。请发送订单号和下单时使用的邮箱地址。",
         "verify_failed": "没有找到与这个订单号和邮箱都匹配的订单，请核对后再试一次。",
         "verified": "谢谢，已找到订单 {number}。",
+        "verify_offer": "如需查询您自己的订单，请发送订单号和下单时使用的邮箱地址。",
         "status": "订单 {number}（下单时间 {date}）：付款 {payment}，配送 {fulfilment}{cancelled}。"
         "商品：{items}。",
         "queued": "您对订单 {number} 的请求（{kind}）已转给我们的团队。目前还没有做任何更改，"

@@ -31,7 +31,8 @@ router = APIRouter(tags=["support"])
 Message = Annotated[str, Field(min_length=1, max_length=2000)]
 Key = Annotated[str | None, Field(max_length=64, pattern=r"^[A-Za-z0-9_-]*$")]
 Ref = Annotated[str | None, Field(max_length=255, pattern=r"^[^\x00-\x1f\x7f]*$")]
-ConvId = Annotated[int, Path(ge=1)]
+MAX_ID = 2**31 - 1  # the tables' integer ids
+ConvId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class ChatRequest(BaseModel):
@@ -163,7 +164,7 @@ def conversations(
     store: StoreDep,
     status: Annotated[Literal["open", "handover", "closed"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> list[ConversationSummary]:
     rows = records.list_conversations(store, status, limit, offset)
     return [ConversationSummary(**r) for r in rows]
@@ -189,7 +190,7 @@ class AgentReply(BaseModel):
 
 
 @router.post("/support/conversations/{conversation_id}/reply",
-             summary="A person answers in a conversation", status_code=201,
+             summary="A person answers in a conversation",
              responses={404: {"model": ErrorResponse}})  # fmt: skip
 def reply(conversation_id: ConvId, body: AgentReply, store: StoreDep) -> ConversationDetail:
     from shopmind.support.guard import redact
@@ -237,7 +238,7 @@ class Decision(BaseModel):
 
 @router.post("/support/requests/{request_id}", summary="Mark a queued request done or declined",
              responses={404: {"model": ErrorResponse}})  # fmt: skip
-def decide(request_id: Annotated[int, Path(ge=1)], body: Decision, store: StoreDep
+def decide(request_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: Decision, store: StoreDep
            ) -> SupportRequestOut:  # fmt: skip
     try:
         return SupportRequestOut(**records.decide_request(store, request_id, body.status,

@@ -34,7 +34,7 @@ PER_PAGE = 25
 GROUPS_SHOWN = 20
 SOURCES_SHOWN = 200
 JOB_KINDS = ("support.index", "support.train")
-ConvId = Annotated[int, Path(ge=1)]
+ConvId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Word = Annotated[str, Query(max_length=16)]
 
 
@@ -215,7 +215,7 @@ def change_status(
 def decide(
     request: Request,
     viewer: AdminFormDep,
-    request_id: Annotated[int, Path(ge=1)],
+    request_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     status: Annotated[str, Form(max_length=16)] = "",
     note: Annotated[str, Form(max_length=5000)] = "",
     back: Annotated[str, Form(max_length=300)] = "",
