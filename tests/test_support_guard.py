@@ -16,6 +16,7 @@ from shopmind.support.handover import frustrated, handover_reason
         ("card 4111-1111-1111-1111", "card [card]"),
         ("call +1 (415) 555-0132 after 5", "call [phone] after 5"),
         ("我的电话是 138 0013 8000", "我的电话是 [phone]"),
+        ("手机13800138000，邮箱ana@example.com", "手机[phone]，邮箱[email]"),
         ("order #1001 and SIM-O0000123", "order #1001 and SIM-O0000123"),
         ("order number 4111111111111112 please", "order number 4111111111111112 please"),
         ("it costs 129.99 and weighs 1.2 kg", "it costs 129.99 and weighs 1.2 kg"),

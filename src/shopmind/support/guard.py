@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import re
 
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+# ASCII classes on purpose: in Python's regexes \w also matches Han characters, so
+# "手机13800138000" would not have been a number standing on its own.
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
-_PHONE = re.compile(r"(?<![\w#])\+?\(?\d[\d ().-]{6,}\d(?![\w])")
+_PHONE = re.compile(r"(?<![A-Za-z0-9_#])\+?\(?\d[\d ().-]{6,}\d(?![A-Za-z0-9_])")
 _ORDER_WORD = re.compile(r"(?:order|#|no\.?|number|订单|单号)\s*$", re.IGNORECASE)
 
 _INJECTION = [
