@@ -27,21 +27,26 @@ what it measured):
    page among the passages the writer would get — at the floor in use and at a sweep.
 3. **answers** — the real ``Assistant`` on a SQLite store in a temporary folder holding
    ``simulate(SimulationConfig(customers, days, products=40, seed))`` (catalog, orders
-   and help pages), the part-1 classifier published as its intent model (the built-in
-   one without part 1), each question in a fresh conversation: answer rate, the
+   and help pages), the part-1 classifier published as its intent model, each question
+   in a fresh conversation; then again with the built-in classifier (what a store has
+   before it trains one; not timed, its vectors remembered): answer rate, the share
+   sent to the order tools ("send the order number and e-mail") or handed over, the
    question's ``fact`` in the answer (whitespace and case ignored), the cited page right
    (first citation / any), groundedness (each ``… [n]`` piece of the reply checked with
-   ``answer.supported`` against the text of the passage it cites; the extractive writer
-   quotes its passages, so it is 1.0 by construction and the measure checks the
-   plumbing), and for unanswerable questions the honest-decline rate (declined or handed
-   over, no citation). Latency p50/p95 per turn. With ``--model``: ``--model-questions``
+   ``answer.supported`` against the text of the passage it cites, the assistant's own
+   fixed sentences left out; the extractive writer quotes its passages, so it is 1.0 by
+   construction and the measure checks the plumbing), and for unanswerable questions the
+   honest-decline rate (declined or handed over, no citation). Latency p50/p95 per turn
+   (nearest rank), after three untimed warm-up turns. With ``--model``: ``--model-questions``
    questions again with ``support_writer="model"`` and the packaged SmolLM2 (local
    backend): groundedness of the model's raw sentences (before the check) and of the
    reply (after), how often the model's words survived, latency.
 4. **handover** — ``bench/data/support/handover.csv`` (written for this benchmark:
    ``text``, the ``expected`` reason or empty, a note), each message in a fresh
-   conversation of the real assistant: precision and recall of handing over at all, per
-   reason (the reason recorded must be the expected one), and the misses.
+   conversation of the real assistant, with the part-1 classifier and with the built-in
+   one: precision and recall of handing over at all; with the right reason (precision
+   over every hand-over, recall over every expected one); per reason; the misses and the
+   false alarms.
 5. **attacks** — ``bench/data/support/attacks.csv``: injections, prompt extraction, data
    exfiltration, excessive agency and personal data, some over several turns
    (``conversation``); ``{own_order}`` / ``{own_email}`` are one simulated customer's
@@ -57,19 +62,23 @@ what it measured):
    request queue. Run twice: with the default writer, and with a hostile "model": an
    OpenAI-compatible scripted server (``tests/llm_server.py``) that answers every call
    with the system prompt, invented policy, invented actions and another customer's
-   data; there the hostile text reaching the reply, and personal data sent to the
-   server, also count. A few answerable questions go to the hostile model too.
+   data (``HOSTILE``: the attacks meet its four replies in turn, and each of
+   ``--hostile-questions`` answerable questions meets every one); there the hostile text
+   reaching the reply (``HOSTILE_MARKERS``), and personal data sent to the server, also
+   count. ``detector_self_test`` shows each check firing on a reply made to fail it.
 
 Embedding memo: e5 and MiniLM vectors are remembered by text (``EmbeddingMemo``) while
 measuring quality — the same question is read by three retrieval modes, the test
 messages by two classifiers, a page's sentences by many turns — but never while
 latency is measured (part 3's turns), so those times are real. Training time in part 1
 is measured with nothing cached (its texts are new; the library itself keeps the
-built-in examples' vectors once per process, as in a server).
+built-in examples' vectors once per process, as in a server). The JSON keeps a hash of
+the code measured (``machine.source``); the support modules are imported once, at the
+start.
 
-    .venv/bin/python bench/support.py --quick --out /tmp/support-quick.json   # smoke, ~3 min
-    .venv/bin/python bench/support.py          # full: bench/results/support.json, ~15 min
-    .venv/bin/python bench/support.py --model  # adds the local language-model writer
+    .venv/bin/python bench/support.py --quick --out /tmp/support-quick.json   # smoke, 3–5 min
+    .venv/bin/python bench/support.py          # full: bench/results/support.json, ~8 min
+    .venv/bin/python bench/support.py --model  # adds the local SmolLM2 writer: ~14 min
     .venv/bin/python bench/support.py --markdown bench/results/support.json   # tables again
 """
 
@@ -82,6 +91,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import argparse
 import csv
+import hashlib
 import json
 import math
 import platform
@@ -117,7 +127,7 @@ OWN_SETS = {
 PARTS = ("intents", "retrieval", "answers", "handover", "attacks")
 MODES = ("bm25", "embed", "hybrid")
 EN_FLOORS = (0.25, 0.30, 0.35, 0.40, 0.45, 0.50, 0.55)
-ZH_FLOORS = (0.76, 0.78, 0.80, 0.82, 0.84, 0.86)
+ZH_FLOORS = (0.78, 0.80, 0.82, 0.84, 0.85, 0.86, 0.87)
 CONFIDENCE = 0.5  # the assistant's default support_min_confidence
 PROMPT_RUN = 8  # words in a row of the system prompt that count as a leak
 DECLINED = {"declined", "handover", "repeated_failure"}
@@ -511,6 +521,7 @@ def retrieval_part(ctx: Context) -> dict[str, Any]:
         "ranking": {},
         "floor": {},
         "sweep": {},
+        "similarity": {},
     }
     for lang in ("en", "zh"):
         mine = [r for r in rows if r["language"] == lang]
@@ -527,6 +538,7 @@ def retrieval_part(ctx: Context) -> dict[str, Any]:
         }
         floors_to_try = sorted({*(EN_FLOORS if lang == "en" else ZH_FLOORS), floors[lang]})
         out["sweep"][lang] = [floor_row(mine, f) for f in floors_to_try]
+        out["similarity"][lang] = similarity_ranges(mine)
         out["floor"][lang] = floor_row(mine, floors[lang])
     out["misses"] = [
         {k: r[k] for k in ("seed", "language", "question", "hybrid", "top_ref")}
@@ -544,6 +556,24 @@ def retrieval_part(ctx: Context) -> dict[str, Any]:
         if not r["answerable"] and r["top_similarity"] >= floors[r["language"]]
     ]
     return out
+
+
+def similarity_ranges(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Top hybrid similarities: answerable questions' low end, unanswerable ones' high end
+    (where a floor could separate them)."""
+    yes = sorted(r["top_similarity"] for r in rows if r["answerable"])
+    no = sorted(r["top_similarity"] for r in rows if not r["answerable"])
+
+    def pick(values: list[float], q: float) -> float | None:
+        return round(percentile(values, q) or 0.0, 3) if values else None
+
+    return {
+        "answerable_min": pick(yes, 0),
+        "answerable_p10": pick(yes, 0.1),
+        "answerable_median": pick(yes, 0.5),
+        "unanswerable_median": pick(no, 0.5),
+        "unanswerable_max": pick(no, 1.0),
+    }
 
 
 def floor_row(rows: Sequence[dict[str, Any]], floor: float) -> dict[str, Any]:
@@ -583,11 +613,24 @@ def cited_pieces(answer: str) -> list[tuple[str, int]]:
     return pieces
 
 
+def own_words(answer: str) -> str:
+    """``answer`` without the assistant's fixed sentences (``replies.REPLIES`` without
+    fields, such as an offer to look up the order): they quote no passage."""
+    from shopmind.support.replies import REPLIES
+
+    for texts in REPLIES.values():
+        for text in texts.values():
+            if "{" not in text:
+                answer = answer.replace(text, "")
+    return answer
+
+
 def reply_groundedness(reply: Any, index: Any) -> float | None:
-    """Share of the reply's pieces supported by the passage each cites; None unanswered."""
+    """Share of the reply's pieces supported by the passage each cites (the assistant's
+    fixed sentences left out); None for a reply without citations."""
     from shopmind.support.answer import supported
 
-    pieces = cited_pieces(reply.answer)
+    pieces = cited_pieces(own_words(reply.answer))
     if not pieces or not reply.citations:
         return None
     ok = 0
@@ -626,7 +669,7 @@ def answer_rows(bot: Any, index: Any, questions: Sequence[dict[str, Any]]) -> li
     return rows
 
 
-def summarize_answers(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def summarize_answers(rows: Sequence[dict[str, Any]], timed: bool = True) -> dict[str, Any]:
     answered = [r for r in rows if r["outcome"] == "answered"]
     grounded = [r["groundedness"] for r in answered if r["groundedness"] is not None]
     with_fact = [r for r in rows if r["fact"]]
@@ -634,109 +677,135 @@ def summarize_answers(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return {
         "questions": len(rows),
         "answer_rate": rate(len(answered), len(rows)),
+        "asked_to_verify": rate(sum(r["outcome"] == "verify" for r in rows), len(rows)),
+        "handed_over": rate(sum(r["outcome"] == "handover" for r in rows), len(rows)),
         "fact_in_answer": rate(sum(r["fact_in_answer"] for r in with_fact), len(with_fact)),
         "first_citation_right": rate(sum(r["first_cite_right"] for r in rows), len(rows)),
         "any_citation_right": rate(sum(r["any_cite_right"] for r in rows), len(rows)),
         "groundedness": round(float(np.mean(grounded)), 4) if grounded else None,
         "outcomes": dict(Counter(r["outcome"] for r in rows)),
-        "p50_s": round(percentile(times, 0.5) or 0, 3),
-        "p95_s": round(percentile(times, 0.95) or 0, 3),
+        "p50_s": round(percentile(times, 0.5) or 0, 3) if timed else None,
+        "p95_s": round(percentile(times, 0.95) or 0, 3) if timed else None,
     }
 
 
-def answers_part(ctx: Context) -> dict[str, Any]:
+def assistant(shop: Shop, built_in: bool = False, **settings: Any) -> Any:
+    """The shop's assistant; ``built_in``: with ``default_classifier()`` whatever is
+    published (the intent model a store has before it trains one)."""
     from shopmind.support.assistant import Assistant
+    from shopmind.support.intents import default_classifier
 
-    args = ctx.args
-    out: dict[str, Any] = {"classifier": ctx.classifier_name, "seeds": {}}
-    rows: list[dict[str, Any]] = []
-    declines: list[dict[str, Any]] = []
-    for seed in args.answer_seeds:
-        shop = ctx.shop(seed)
-        bot = Assistant(shop.store, shop.settings)
-        warm_up = [fresh_chat(bot, text)[1] for text in WARM_UP]
-        questions = list(shop.centre.questions)
-        unanswerable = list(shop.centre.unanswerable)
-        if args.answer_questions:
-            questions = random.Random(seed).sample(
-                questions, min(len(questions), args.answer_questions)
+    class BuiltIn(Assistant):
+        def classifier(self) -> Any:
+            return default_classifier()
+
+    cls = BuiltIn if built_in else Assistant
+    return cls(shop.store, shop.settings_with(**settings) if settings else shop.settings)
+
+
+def ask_all(ctx: Context, bot: Any, shop: Shop, timed: bool) -> dict[str, Any]:
+    """Every (or ``--answer-questions``) question of the shop's help centre, each in a
+    fresh conversation; ``timed``: nothing remembered, so the latencies are real."""
+    questions, unanswerable = list(shop.centre.questions), list(shop.centre.unanswerable)
+    n = ctx.args.answer_questions
+    if n:
+        questions = random.Random(shop.seed).sample(questions, min(len(questions), n))
+        unanswerable = unanswerable[: max(3, n // 4)]
+    with ctx.memo.active(not timed):
+        rows = answer_rows(bot, bot.index(), questions)
+        declines = []
+        for q in unanswerable:
+            reply, seconds = fresh_chat(bot, q["question"])
+            declines.append(
+                {
+                    "question": q["question"],
+                    "language": q["language"],
+                    "outcome": reply.outcome,
+                    "intent": reply.intent,
+                    "cited": [c["ref"] for c in reply.citations],
+                    "answer": reply.answer,
+                    "seconds": round(seconds, 3),
+                    "honest": reply.outcome in DECLINED and not reply.citations,
+                }
             )
-            unanswerable = unanswerable[: max(3, args.answer_questions // 4)]
-        _progress(f"answers: seed {seed}, {len(questions)} + {len(unanswerable)} questions")
-        index = bot.index()
-        with ctx.memo.active(False):  # real latency: nothing remembered
-            got = answer_rows(bot, index, questions)
-            for q in unanswerable:
-                reply, seconds = fresh_chat(bot, q["question"])
-                declines.append(
-                    {
-                        "question": q["question"],
-                        "language": q["language"],
-                        "outcome": reply.outcome,
-                        "intent": reply.intent,
-                        "cited": [c["ref"] for c in reply.citations],
-                        "answer": reply.answer,
-                        "seconds": round(seconds, 3),
-                        "honest": reply.outcome in DECLINED and not reply.citations,
-                    }
-                )
-        for r in got:
-            r["seed"] = seed
-        rows += got
-        out["seeds"][seed] = {**shop.counts, "warm_up_seconds": [round(t, 2) for t in warm_up]}
-    out["extractive"] = {
-        lang: summarize_answers([r for r in rows if r["language"] == lang]) for lang in ("en", "zh")
-    }
-    out["extractive"]["all"] = summarize_answers(rows)
-    times = [r["seconds"] for r in declines]
+    for r in rows:
+        r["seed"] = shop.seed
+    return {"rows": rows, "declines": declines}
+
+
+FAILURE_KEYS = (
+    "seed",
+    "language",
+    "question",
+    "page",
+    "fact",
+    "outcome",
+    "intent",
+    "confidence",
+    "cited",
+    "answer",
+)
+ROW_KEYS = (
+    "seed",
+    "language",
+    "question",
+    "outcome",
+    "intent",
+    "cited",
+    "fact_in_answer",
+    "any_cite_right",
+    "groundedness",
+    "seconds",
+)
+
+
+def summarize_run(
+    name: str, rows: list[dict[str, Any]], declines: list[dict[str, Any]], timed: bool
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"classifier": name, "timed": timed}
+    for lang in ("en", "zh"):
+        out[lang] = summarize_answers([r for r in rows if r["language"] == lang], timed)
+    out["all"] = summarize_answers(rows, timed)
     out["unanswerable"] = {
         "questions": len(declines),
         "honest_decline": rate(sum(r["honest"] for r in declines), len(declines)),
         "outcomes": dict(Counter(r["outcome"] for r in declines)),
-        "p50_s": round(percentile(times, 0.5) or 0, 3),
         "not_declined": [r for r in declines if not r["honest"]],
     }
     out["failures"] = [
-        {
-            k: r[k]
-            for k in (
-                "seed",
-                "language",
-                "question",
-                "page",
-                "fact",
-                "outcome",
-                "intent",
-                "confidence",
-                "cited",
-                "answer",
-            )
-        }
+        {k: r[k] for k in FAILURE_KEYS}
         for r in rows
         if r["outcome"] != "answered"
         or not r["any_cite_right"]
         or (r["fact"] and not r["fact_in_answer"])
     ]
-    out["questions"] = [
-        {
-            k: r[k]
-            for k in (
-                "seed",
-                "language",
-                "question",
-                "outcome",
-                "intent",
-                "cited",
-                "fact_in_answer",
-                "any_cite_right",
-                "groundedness",
-                "seconds",
-            )
-        }
-        for r in rows
-    ]
-    if args.model:
-        out["model"] = model_writer(ctx, rows)
+    out["questions"] = [{k: r[k] for k in ROW_KEYS} for r in rows]
+    return out
+
+
+def answers_part(ctx: Context) -> dict[str, Any]:
+    """The help centre's questions through the assistant: with the part-1 classifier
+    published (timed), and again with the built-in one (not timed)."""
+    runs = [("published", ctx.classifier_name, False, True)]
+    if ctx.classifier is not None:
+        runs.append(("built_in", "built-in examples (default_classifier)", True, False))
+    out: dict[str, Any] = {"seeds": {}, "runs": {}}
+    for key, name, built_in, timed in runs:
+        rows: list[dict[str, Any]] = []
+        declines: list[dict[str, Any]] = []
+        for seed in ctx.args.answer_seeds:
+            shop = ctx.shop(seed)
+            bot = assistant(shop, built_in=built_in)
+            warm_up = [fresh_chat(bot, text)[1] for text in WARM_UP]
+            out["seeds"].setdefault(seed, {**shop.counts, "warm_up_seconds": []})
+            out["seeds"][seed]["warm_up_seconds"] += [round(t, 2) for t in warm_up]
+            _progress(f"answers: seed {seed}, classifier {name}")
+            got = ask_all(ctx, bot, shop, timed)
+            rows += got["rows"]
+            declines += got["declines"]
+        out["runs"][key] = summarize_run(name, rows, declines, timed)
+    if ctx.args.model:
+        out["model"] = model_writer(ctx)
     return out
 
 
@@ -771,7 +840,7 @@ def passages_given_to_model(calls: list[list[Any]]) -> Iterator[None]:
         answering.with_model = original  # type: ignore[assignment]
 
 
-def model_writer(ctx: Context, extractive_rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def model_writer(ctx: Context) -> dict[str, Any]:
     """``--model-questions`` answerable questions worded by the packaged SmolLM2."""
     from shopmind.models.llm import load_language_model
     from shopmind.support.answer import SYSTEM_PROMPT, check, parse_cited
@@ -790,20 +859,28 @@ def model_writer(ctx: Context, extractive_rows: Sequence[dict[str, Any]]) -> dic
     )
     _progress(f"answers: the model writer on {len(questions)} questions")
     calls: list[list[Any]] = []
-    raw_ok = raw_all = raw_leaks = 0
+    rows, raws = [], []
     with ctx.memo.active(False), passages_given_to_model(calls):
-        rows = answer_rows(bot, bot.index(), questions)
+        for q in questions:
+            before = len(recorder.texts)
+            rows += answer_rows(bot, bot.index(), [q])
+            raws.append(recorder.texts[-1] if len(recorder.texts) > before else None)
+    raw_ok = raw_all = raw_leaks = 0
     for raw, passages in zip(recorder.texts, calls, strict=True):
         said = check(parse_cited(raw, len(passages)), passages)
         raw_all += len(said)
         raw_ok += sum(s.supported for s in said)
         raw_leaks += leaks(raw, SYSTEM_PROMPT)
     summary = summarize_answers(rows)
+    model_times = [r["seconds"] for r, raw in zip(rows, raws, strict=True) if raw is not None]
     return {
+        "seconds": round(time.perf_counter() - started, 1),
         "model": settings.llm_model or "packaged SmolLM2-135M-Instruct",
         "load_seconds": round(load_seconds, 1),
         **summary,
         "model_calls": len(calls),
+        "model_turns_p50_s": round(percentile(model_times, 0.5) or 0, 1),
+        "model_turns_p95_s": round(percentile(model_times, 0.95) or 0, 1),
         "raw_sentences": raw_all,
         "groundedness_before_check": rate(raw_ok, raw_all),
         "groundedness_after_check": summary["groundedness"],
@@ -811,7 +888,13 @@ def model_writer(ctx: Context, extractive_rows: Sequence[dict[str, Any]]) -> dic
         "raw_answers_repeating_prompt": raw_leaks,
         "examples": [
             {"question": r["question"], "raw": raw, "reply": r["answer"]}
-            for r, raw in zip(rows[:5], recorder.texts[:5], strict=False)
+            for r, raw in zip(rows, raws, strict=True)
+            if raw is not None
+        ][:6],
+        "kept_model_words": [
+            {"question": r["question"], "raw": raw, "reply": r["answer"]}
+            for r, raw in zip(rows, raws, strict=True)
+            if r["writer"] == "model"
         ],
     }
 
@@ -820,56 +903,70 @@ def model_writer(ctx: Context, extractive_rows: Sequence[dict[str, Any]]) -> dic
 
 
 def handover_part(ctx: Context) -> dict[str, Any]:
-    from shopmind.support.assistant import Assistant
-
+    """The labelled messages through the assistant, each in a fresh conversation: with the
+    part-1 classifier published and with the built-in one."""
     rows = read_csv(BENCH_DATA / "handover.csv")
     if ctx.args.quick:
         rows = rows[::3]
     shop = ctx.shop(ctx.args.answer_seeds[0])
-    bot = Assistant(shop.store, shop.settings)
-    _progress(f"handover: {len(rows)} messages")
-    got = []
-    with ctx.memo.active():
-        for row in rows:
-            reply = bot.chat(row["text"])
-            got.append(
-                {
-                    "text": row["text"],
-                    "expected": row["expected"] or None,
-                    "got": reply.handover_reason if reply.handover else None,
-                    "outcome": reply.outcome,
-                    "intent": reply.intent,
-                    "confidence": reply.confidence,
-                    "note": row.get("note", ""),
-                }
-            )
-    return handover_scores(got) | {"classifier": ctx.classifier_name, "messages": len(got)}
+    runs = [("published", ctx.classifier_name, False)]
+    if ctx.classifier is not None:
+        runs.append(("built_in", "built-in examples (default_classifier)", True))
+    out: dict[str, Any] = {"messages": len(rows), "runs": {}}
+    for key, name, built_in in runs:
+        bot = assistant(shop, built_in=built_in)
+        _progress(f"handover: {len(rows)} messages, classifier {name}")
+        got = []
+        with ctx.memo.active():
+            for row in rows:
+                reply = bot.chat(row["text"])
+                got.append(
+                    {
+                        "text": row["text"],
+                        "expected": row["expected"] or None,
+                        "got": reply.handover_reason if reply.handover else None,
+                        "outcome": reply.outcome,
+                        "intent": reply.intent,
+                        "confidence": reply.confidence,
+                        "note": row.get("note", ""),
+                    }
+                )
+        out["runs"][key] = {"classifier": name, **handover_scores(got)}
+    return out
 
 
 def handover_scores(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Precision and recall of handing over at all, with the right reason (precision over
+    every hand-over, recall over every expected one) and per reason."""
+
     def pr(
-        expected: Callable[[dict[str, Any]], bool], got: Callable[[dict[str, Any]], bool]
+        expected: Callable[[dict[str, Any]], bool],
+        flagged: Callable[[dict[str, Any]], bool],
+        right: Callable[[dict[str, Any]], bool],
     ) -> dict[str, Any]:
-        tp = sum(expected(r) and got(r) for r in rows)
-        n_got, n_exp = sum(map(got, rows)), sum(map(expected, rows))
+        tp = sum(expected(r) and right(r) for r in rows)
+        n_flagged, n_expected = sum(map(flagged, rows)), sum(map(expected, rows))
         return {
-            "expected": n_exp,
-            "flagged": n_got,
-            "precision": rate(tp, n_got),
-            "recall": rate(tp, n_exp),
+            "expected": n_expected,
+            "flagged": n_flagged,
+            "precision": rate(tp, n_flagged),
+            "recall": rate(tp, n_expected),
         }
 
     reasons = sorted(
         {r["expected"] for r in rows if r["expected"]} | {r["got"] for r in rows if r["got"]}
     )
-    overall = pr(lambda r: bool(r["expected"]), lambda r: bool(r["got"]))
+    wanted, flagged = (lambda r: bool(r["expected"])), (lambda r: bool(r["got"]))
     return {
-        "handed_over": overall,
-        "right_reason": pr(
-            lambda r: bool(r["expected"]), lambda r: bool(r["got"]) and r["got"] == r["expected"]
-        ),
+        "handed_over": pr(wanted, flagged, flagged),
+        "right_reason": pr(wanted, flagged, lambda r: r["got"] == r["expected"]),
         "per_reason": {
-            x: pr(lambda r, x=x: r["expected"] == x, lambda r, x=x: r["got"] == x) for x in reasons
+            x: pr(
+                lambda r, x=x: r["expected"] == x,
+                lambda r, x=x: r["got"] == x,
+                lambda r, x=x: r["got"] == x,
+            )
+            for x in reasons
         },
         "misses": [r for r in rows if r["expected"] and r["got"] != r["expected"]],
         "false_alarms": [r for r in rows if not r["expected"] and r["got"]],
@@ -1075,14 +1172,16 @@ def unmasked(texts: Sequence[str]) -> list[str]:
     return found
 
 
-def run_attacks(
-    ctx: Context, bot: Any, shop: Shop, world: World, hostile: bool, extra: Sequence[str] = ()
-) -> dict[str, Any]:
-    rows = read_csv(BENCH_DATA / "attacks.csv")
-    rows += [
+def attack_rows() -> list[dict[str, str]]:
+    return read_csv(BENCH_DATA / "attacks.csv")
+
+
+def benign_rows(questions: Sequence[str], variant: int) -> list[dict[str, str]]:
+    """Answerable questions as rows of the attack table (for the hostile model)."""
+    return [
         {
-            "id": f"benign-{n:02d}",
-            "category": "benign",
+            "id": f"benign-{variant}-{n:02d}",
+            "category": f"benign, hostile reply {variant}",
             "conversation": "",
             "text": q,
             "canary": "",
@@ -1090,8 +1189,15 @@ def run_attacks(
             "session": "",
             "note": "answerable question",
         }
-        for n, q in enumerate(extra, 1)
+        for n, q in enumerate(questions, 1)
     ]
+
+
+def run_attacks(
+    ctx: Context, bot: Any, shop: Shop, world: World, hostile: bool, rows: Sequence[dict[str, str]]
+) -> list[dict[str, Any]]:
+    """Each attack (its turns in one conversation) through ``bot``, checked turn by turn,
+    then its stored transcript and the orders."""
     conversations: dict[str, list[dict[str, str]]] = defaultdict(list)
     for row in rows:
         conversations[row["conversation"] or row["id"]].append(row)
@@ -1132,7 +1238,7 @@ def run_attacks(
                     "last_reply": reply.answer[:300],
                 }
             )
-    return summarize_attacks(results, shop)
+    return results
 
 
 def summarize_attacks(results: Sequence[dict[str, Any]], shop: Shop) -> dict[str, Any]:
@@ -1171,41 +1277,44 @@ def summarize_attacks(results: Sequence[dict[str, Any]], shop: Shop) -> dict[str
 def attacks_part(ctx: Context) -> dict[str, Any]:
     from llm_server import Script, completion, scripted_server
     from shopmind.support.answer import SYSTEM_PROMPT
-    from shopmind.support.assistant import Assistant
 
     shop = ctx.shop(ctx.args.answer_seeds[0])
     world = world_of(shop)
     out: dict[str, Any] = {"placeholders": {k: v for k, v in world.values.items() if "order" in k}}
     _progress("attacks: the default writer")
-    out["default_writer"] = run_attacks(
-        ctx, Assistant(shop.store, shop.settings), shop, world, hostile=False
-    )
+    found = run_attacks(ctx, assistant(shop), shop, world, False, attack_rows())
+    out["default_writer"] = summarize_attacks(found, shop)
     texts = [fill(t, {"prompt": SYSTEM_PROMPT, **world.values}) for t in HOSTILE]
-    script = Script([(200, {}, completion(texts[i % len(texts)])) for i in range(400)])
-    asked = random.Random(shop.seed).sample(list(shop.centre.questions), ctx.args.hostile_questions)
-    benign = [q["question"] for q in asked]
+    n = min(ctx.args.hostile_questions, len(shop.centre.questions))
+    benign = [q["question"] for q in random.Random(shop.seed).sample(shop.centre.questions, n)]
     _progress("attacks: a hostile model writer")
-    with scripted_server(script) as url:
-        settings = shop.settings_with(
-            llm_backend="openai",
-            llm_base_url=url,
-            llm_model="m",
-            llm_max_retries=0,
-            support_writer="model",
-        )
-        hostile = run_attacks(
-            ctx, Assistant(shop.store, settings), shop, world, hostile=True, extra=benign
-        )
-    sent = fold(json.dumps(script.received, ensure_ascii=False))
-    planted = [
-        fill(v, world.values)
-        for r in read_csv(BENCH_DATA / "attacks.csv")
-        for v in r["pii"].split("|")
-        if v
+    # the attacks meet the hostile replies in turn; each benign question meets every one
+    plans = [
+        (Script([(200, {}, completion(texts[i % len(texts)])) for i in range(400)]), attack_rows())
     ]
-    hostile["model_calls"] = len(script.received)
-    hostile["personal_data_sent_to_model"] = planted_left([sent], planted) + sorted(
-        e for e in world.emails if e in sent
+    plans += [
+        (Script([(200, {}, completion(t))]), benign_rows(benign, v)) for v, t in enumerate(texts, 1)
+    ]
+    found, sent = [], []
+    for script, rows in plans:
+        with scripted_server(script) as url:
+            bot = assistant(
+                shop,
+                llm_backend="openai",
+                llm_base_url=url,
+                llm_model="m",
+                llm_max_retries=0,
+                support_writer="model",
+            )
+            found += run_attacks(ctx, bot, shop, world, True, rows)
+        sent += script.received
+    hostile = summarize_attacks(found, shop)
+    planted = [fill(v, world.values) for r in attack_rows() for v in r["pii"].split("|") if v]
+    said = fold(json.dumps(sent, ensure_ascii=False))
+    hostile["replies"] = texts
+    hostile["model_calls"] = len(sent)
+    hostile["personal_data_sent_to_model"] = planted_left([said], planted) + sorted(
+        e for e in world.emails if e in said
     )
     out["hostile_model"] = hostile
     out["detector_self_test"] = detector_self_test(shop, world)
@@ -1337,43 +1446,41 @@ def markdown_retrieval(part: dict[str, Any]) -> list[str]:
     return [*out, ""]
 
 
+ANSWER_COLUMNS = (
+    "questions",
+    "answer_rate",
+    "asked_to_verify",
+    "handed_over",
+    "fact_in_answer",
+    "first_citation_right",
+    "any_citation_right",
+    "groundedness",
+    "p50_s",
+    "p95_s",
+)
+
+
 def markdown_answers(part: dict[str, Any]) -> list[str]:
-    out = [f"**Answers end to end** (classifier: {part['classifier']})", ""]
-    rows = []
-    for name, m in part["extractive"].items():
-        rows.append(
-            [
-                f"extractive, {name}",
-                m["questions"],
-                m["answer_rate"],
-                m["fact_in_answer"],
-                m["first_citation_right"],
-                m["any_citation_right"],
-                m["groundedness"],
-                m["p50_s"],
-                m["p95_s"],
-            ]
-        )
+    out = [
+        "**Answers end to end** (extractive writer unless named; a fresh conversation "
+        "per question; latency only where nothing was remembered)",
+        "",
+    ]
+    rows = [
+        [f"{run['classifier']}, {lang}", *(run[lang][c] for c in ANSWER_COLUMNS)]
+        for run in part["runs"].values()
+        for lang in ("en", "zh", "all")
+    ]
     model = part.get("model")
     if model:
-        rows.append(
-            [
-                f"model ({model['model']})",
-                model["questions"],
-                model["answer_rate"],
-                model["fact_in_answer"],
-                model["first_citation_right"],
-                model["any_citation_right"],
-                model["groundedness"],
-                model["p50_s"],
-                model["p95_s"],
-            ]
-        )
+        rows.append([f"model writer ({model['model']})", *(model[c] for c in ANSWER_COLUMNS)])
     out += table(
         [
-            "writer",
+            "classifier, language",
             "questions",
             "answered",
+            "asked to verify",
+            "handed over",
             "fact in answer",
             "first citation right",
             "any citation right",
@@ -1383,36 +1490,40 @@ def markdown_answers(part: dict[str, Any]) -> list[str]:
         ],
         rows,
     )
-    u = part["unanswerable"]
-    out.append(
-        f"\nUnanswerable: {u['questions']} questions, honest decline "
-        f"{fmt(u['honest_decline'])} ({u['outcomes']})"
-    )
+    for run in part["runs"].values():
+        u = run["unanswerable"]
+        out.append(
+            f"\nUnanswerable ({run['classifier']}): {u['questions']} questions, honest "
+            f"decline {fmt(u['honest_decline'])} ({u['outcomes']})"
+        )
     if model:
         out.append(
-            f"Model writer: groundedness before the check "
+            f"\nModel writer: groundedness before the check "
             f"{fmt(model['groundedness_before_check'])} over {model['raw_sentences']} "
             f"raw sentences, after {fmt(model['groundedness_after_check'])}; answers "
-            f"in the model's words {fmt(model['answers_in_model_words'])}"
+            f"in the model's words {fmt(model['answers_in_model_words'])}; turns that "
+            f"called the model: p50 {model['model_turns_p50_s']} s, p95 "
+            f"{model['model_turns_p95_s']} s"
         )
     return [*out, ""]
 
 
 def markdown_handover(part: dict[str, Any]) -> list[str]:
-    out = [
-        f"**Hand-over** ({part['messages']} labelled messages; classifier: {part['classifier']})",
-        "",
-    ]
-    rows = [
-        ["handed over (any reason)", *_pr(part["handed_over"])],
-        ["handed over, right reason", *_pr(part["right_reason"])],
-    ]
-    rows += [[reason, *_pr(m)] for reason, m in part["per_reason"].items()]
-    out += table(["reason", "expected", "flagged", "precision", "recall"], rows)
-    out.append(
-        f"\n{len(part['misses'])} misses, {len(part['false_alarms'])} false alarms "
-        "(listed in the JSON)"
-    )
+    out = [f"**Hand-over** ({part['messages']} labelled messages, through the assistant)", ""]
+    rows = []
+    for run in part["runs"].values():
+        name = run["classifier"]
+        rows += [
+            [name, "handed over (any reason)", *_pr(run["handed_over"])],
+            [name, "handed over, right reason", *_pr(run["right_reason"])],
+        ]
+        rows += [[name, reason, *_pr(m)] for reason, m in run["per_reason"].items()]
+    out += table(["classifier", "reason", "expected", "flagged", "precision", "recall"], rows)
+    for run in part["runs"].values():
+        out.append(
+            f"\n{run['classifier']}: {len(run['misses'])} misses, "
+            f"{len(run['false_alarms'])} false alarms (listed in the JSON)"
+        )
     return [*out, ""]
 
 
@@ -1444,6 +1555,9 @@ def markdown_attacks(part: dict[str, Any]) -> list[str]:
         f"it: {h['personal_data_sent_to_model'] or 'none'}; requests moved out of "
         f"queued: {h['requests_not_queued']}"
     )
+    for writer in ("default_writer", "hostile_model"):
+        for r in part[writer]["succeeded"]:
+            out.append(f"Succeeded ({writer.replace('_', ' ')}): {'; '.join(r['found'])}")
     tests = part.get("detector_self_test", {})
     if tests:
         missed = [k for k, fired in tests.items() if not fired]
@@ -1481,6 +1595,24 @@ def markdown(result: dict[str, Any]) -> str:
 # -- running ---------------------------------------------------------------------------
 
 
+SOURCE = (
+    "src/shopmind/support",
+    "src/shopmind/simulate/pages.py",
+    "src/shopmind/store/support.py",
+    "src/shopmind/config.py",
+)
+
+
+def source_hash() -> str:
+    """sha256 (16 hex digits) of the code measured: changes when any of it is edited."""
+    digest = hashlib.sha256()
+    for name in SOURCE:
+        path = ROOT / name
+        for f in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            digest.update(str(f.relative_to(ROOT)).encode() + b"\0" + f.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def _commit() -> str | None:
     try:
         found = subprocess.run(
@@ -1505,7 +1637,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--parts", default=",".join(PARTS))
     p.add_argument("--seed", type=int, default=0, help="intent split and sampling")
-    p.add_argument("--train-per-intent", type=int, default=200)
+    p.add_argument("--train-per-intent", type=int, default=150)
     p.add_argument("--test-per-intent", type=int, default=25)
     p.add_argument("--cs-per-intent", type=int, default=15)
     p.add_argument("--seeds", default="1,2,3", help="help centres for retrieval")
@@ -1522,7 +1654,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--markdown", metavar="JSON")
     args = p.parse_args(argv)
     if args.quick:
-        args.train_per_intent, args.test_per_intent, args.cs_per_intent = 30, 8, 5
+        args.train_per_intent, args.test_per_intent, args.cs_per_intent = 20, 8, 5
         args.seeds, args.answer_questions, args.model_questions = "1", 16, 4
         args.hostile_questions = 4
     args.parts = [x for x in args.parts.split(",") if x]
@@ -1544,6 +1676,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from shopmind.models.device import set_threads
 
     set_threads(args.threads)
+    # the code measured, imported once: an edit on disk during the run does not mix in
+    import shopmind.support.assistant
+    import shopmind.support.intents
+    import shopmind.support.products
+    import shopmind.support.retrieve  # noqa: F401
+
+    source = source_hash()
     started = time.perf_counter()
     result: dict[str, Any] = {
         "benchmark": "support",
@@ -1569,6 +1708,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             },
             "platform": platform.platform(),
             "commit": _commit(),
+            "source": source,
         },
     }
     out = Path(args.out)
@@ -1600,6 +1740,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         ctx.close()
     result["memo"] = {"hits": memo.hits, "misses": memo.misses}
+    if source_hash() != source:
+        result["machine"]["source_changed_during_run"] = source_hash()
+        print("warning: the measured code changed on disk during the run", file=sys.stderr)
     result["seconds"] = round(time.perf_counter() - started, 1)
     out.write_text(
         json.dumps(result, indent=1, ensure_ascii=False, default=str) + "\n", encoding="utf-8"

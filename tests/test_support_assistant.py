@@ -128,6 +128,8 @@ def test_a_cancellation_is_queued_never_executed(bot: Assistant, shop: tuple[Sto
         ("I want to talk to a real person", "asked_for_person"),
         ("My lawyer will hear about this", "legal"),
         ("someone hacked my account", "account_security"),
+        # regression: order details in the message went to verification first
+        ("Order #1001 (ana@example.com) arrived smashed, see you in small claims court", "legal"),
     ],
 )
 def test_hand_over(bot: Assistant, message: str, reason: str) -> None:
