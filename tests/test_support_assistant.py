@@ -106,6 +106,15 @@ def test_guessing_order_details_ends_with_a_person(bot: Assistant) -> None:
     assert reply.handover and reply.handover_reason == "verification_failed"
 
 
+def test_a_question_about_a_request_gets_the_policy_first(bot: Assistant) -> None:
+    """Regression: "can I send it back…?" asked for the order before answering the policy."""
+    asked = bot.chat("Can I get my money back if I send the jacket back?")  # get_refund
+    assert asked.outcome == "answered" and "refund" in asked.answer
+    assert "e-mail address used for it" in asked.answer
+    follow = bot.chat("#1001 ana@example.com", session=asked.session)
+    assert follow.outcome == "queued" and follow.request["kind"] == "refund"
+
+
 def test_a_cancellation_is_queued_never_executed(bot: Assistant, shop: tuple[Store, Path]) -> None:
     store, _ = shop
     ask = bot.chat("Please cancel my order")

@@ -55,6 +55,11 @@ ORDER_NUMBER = re.compile(
 STATUS_INTENTS = {"track_order", "track_refund"}
 REQUEST_INTENTS = {"cancel_order": "cancel_order", "change_shipping_address": "change_address",
                    "change_order": "change_order", "get_refund": "refund"}  # fmt: skip
+_QUESTION = re.compile(
+    r"\?|？|^\s*(?:how|what|when|which|is|are|do|does|can|could|may|until|within)\b|"
+    r"多久|多长|怎么|如何|可以吗|能不能|是否",
+    re.IGNORECASE,
+)
 _HELLO = re.compile(r"^\s*(?:hi|hello|hey|good (?:morning|afternoon|evening)|你好|您好|嗨)\W*$",
                     re.IGNORECASE)  # fmt: skip
 _THANKS = re.compile(r"^\s*(?:thanks?(?: you)?|thx|cheers|great|ok(?:ay)?|谢谢|多谢|好的)\W*$",
@@ -210,11 +215,12 @@ class _Turn:
         reason = handover_reason(self.text, self.intent, confidence=self.confidence or 0.0)
         if reason:
             return self.hand_over(reason)
-        if self.intent in STATUS_INTENTS and self.conv.order_id is None:
-            general = None if order_number(self.text) else self.from_pages(decline=False)
-            if general is not None:  # "how long does a refund take?": the policy first
+        if self.policy_first():  # "how long does a refund take?": the policy first
+            general = self.from_pages(decline=False)
+            if general is not None:
                 self.conv.state["pending"] = self.intent
-                general.answer += " " + say(self.lang, "verify_offer")
+                offer = "verify_offer" if self.intent in STATUS_INTENTS else "request_offer"
+                general.answer += " " + say(self.lang, offer)
                 return general
         if self.intent in STATUS_INTENTS or self.intent in REQUEST_INTENTS:
             return self.order_tool(self.intent)
@@ -224,6 +230,16 @@ class _Turn:
         return self.from_pages()  # type: ignore[return-value]
 
     # -- steps ----------------------------------------------------------------------------
+
+    def policy_first(self) -> bool:
+        """An order intent asked as a general question, before any order is known: tracking
+        and refund status always; a request (cancel, change, refund) when asked as a
+        question ("how soon must I cancel?"), not as an order ("cancel my order")."""
+        if self.conv.order_id is not None or order_number(self.text):
+            return False
+        if self.intent in STATUS_INTENTS:
+            return True
+        return self.intent in REQUEST_INTENTS and bool(_QUESTION.search(self.text))
 
     def classify(self) -> None:
         pred = self.a.classifier().predict([self.text])[0]

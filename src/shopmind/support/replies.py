@@ -21,6 +21,8 @@ REPLIES: dict[str, dict[str, str]] = {
         "verified": "Thanks, I found order {number}.",
         "verify_offer": "To check your own order, send me its number and the e-mail address "
         "used for it.",
+        "request_offer": "To ask for this on your order, send me its number and the e-mail "
+        "address used for it; a person from our team will then take it up.",
         "status": "Order {number} (placed {date}): payment {payment}, delivery {fulfilment}"
         "{cancelled}. Items: {items}.",
         "queued": "I've passed your request ({kind}) for order {number} to our team. "
@@ -41,6 +43,8 @@ REPLIES: dict[str, dict[str, str]] = {
         "verify_failed": "没有找到与这个订单号和邮箱都匹配的订单，请核对后再试一次。",
         "verified": "谢谢，已找到订单 {number}。",
         "verify_offer": "如需查询您自己的订单，请发送订单号和下单时使用的邮箱地址。",
+        "request_offer": "如需为您的订单办理，请发送订单号和下单时使用的邮箱地址，"
+        "我们的工作人员会跟进处理。",
         "status": "订单 {number}（下单时间 {date}）：付款 {payment}，配送 {fulfilment}{cancelled}。"
         "商品：{items}。",
         "queued": "您对订单 {number} 的请求（{kind}）已转给我们的团队。目前还没有做任何更改，"
