@@ -60,7 +60,9 @@ STOP_WORDS = word_set(
 )
 ZH_STOP_WORDS = word_set(
     "的 了 吗 呢 吧 啊 呀 么 嘛 是 我 我的 你 您 你们 他 她 它 我们 "
-    "这 那 这个 那个 和 与 及 或 也 都 就 把 被 请问 一下"
+    "这 那 这个 那个 和 与 及 或 也 都 就 把 被 请问 一下 "
+    # question words: like "can", "what", "how long" in English, they name no topic
+    "可以 能 能否 能不能 会 要 什么 怎么 怎样 如何 多少 几 几天 多久 哪 哪里 哪个 有没有 是否"
 )
 _UNDOUBLE_KEEP = frozenset("lsz")  # "fall"+"ing" keeps its ll; "ship"+"ping" loses a p
 _VOWELS = frozenset("aeiouy")
