@@ -138,7 +138,7 @@ def index(
 
 
 def _index_summary(idx: Any) -> dict[str, Any]:
-    by: dict[str, int] = {}
-    for p in idx.passages:
-        by[p.source] = by.get(p.source, 0) + 1
-    return {"passages": len(idx.passages), "by_source": by, "fingerprint": idx.fingerprint}
+    from shopmind.support.knowledge import source_counts
+
+    return {"passages": len(idx.passages), "by_source": source_counts(idx.passages),
+            "fingerprint": idx.fingerprint}  # fmt: skip

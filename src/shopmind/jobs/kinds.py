@@ -163,15 +163,11 @@ def _run_analyze(ctx: JobContext) -> dict[str, Any]:
 # -- imports ------------------------------------------------------------------------------
 
 
-def _check_import(params: dict[str, Any], uploads: Path | None) -> dict[str, Any]:
-    from shopmind.store.importers import IMPORTERS
-
-    _only(params, {"kind", "path", "file_name", "skip_bad_rows", "mapping", "raw"})
-    if params.get("kind") not in IMPORTERS:
-        raise JobError(f"kind: must be one of {', '.join(IMPORTERS)}")
+def _file_param(params: dict[str, Any], uploads: Path | None, what: str) -> None:
+    """``path`` (inside ``uploads`` when a server takes the job) and its ``file_name``."""
     path = params.get("path")
     if not isinstance(path, str) or not path:
-        raise JobError("path: the file to import is missing")
+        raise JobError(f"path: {what} is missing")
     if "\x00" in path:
         raise JobError("path: holds a NUL character")
     if uploads is not None:
@@ -181,6 +177,15 @@ def _check_import(params: dict[str, Any], uploads: Path | None) -> dict[str, Any
         path = str(resolved)
     params["path"] = str(Path(path))
     params["file_name"] = str(params.get("file_name") or Path(path).name)[:512]
+
+
+def _check_import(params: dict[str, Any], uploads: Path | None) -> dict[str, Any]:
+    from shopmind.store.importers import IMPORTERS
+
+    _only(params, {"kind", "path", "file_name", "skip_bad_rows", "mapping", "raw"})
+    if params.get("kind") not in IMPORTERS:
+        raise JobError(f"kind: must be one of {', '.join(IMPORTERS)}")
+    _file_param(params, uploads, "the file to import")
     for flag in ("skip_bad_rows", "raw"):
         if not isinstance(params.get(flag, False), bool):
             raise JobError(f"{flag}: must be true or false")
@@ -496,28 +501,16 @@ register(JobKind("recommend.train", "Train a recommender", _run_recommend, _chec
 
 
 def _run_support_index(ctx: JobContext) -> dict[str, Any]:
-    from shopmind.support.knowledge import ensure_index, store_passages
+    from shopmind.support.knowledge import ensure_index, source_counts, store_passages
 
     ctx.stage("embedding new and changed passages", total=len(store_passages(ctx.store)))
     idx = ensure_index(ctx.store, ctx.settings.models_dir, progress=ctx.progress)
-    by: dict[str, int] = {}
-    for p in idx.passages:
-        by[p.source] = by.get(p.source, 0) + 1
-    return {"passages": len(idx.passages), "by_source": by}
+    return {"passages": len(idx.passages), "by_source": source_counts(idx.passages)}
 
 
 def _check_support_train(params: dict[str, Any], uploads: Path | None) -> dict[str, Any]:
     _only(params, {"path", "file_name", "max_per_intent"})
-    path = params.get("path")
-    if not isinstance(path, str) or not path or "\x00" in path:
-        raise JobError("path: the labelled messages file is missing")
-    if uploads is not None:
-        resolved = (uploads / path).resolve()
-        if not resolved.is_relative_to(uploads.resolve()):
-            raise JobError("path: must name a file uploaded to the workspace's uploads folder")
-        path = str(resolved)
-    params["path"] = str(Path(path))
-    params["file_name"] = str(params.get("file_name") or Path(path).name)[:512]
+    _file_param(params, uploads, "the labelled messages file")
     params.setdefault("max_per_intent", 300)
     _number(params, "max_per_intent", 10, 100_000, integer=True)
     return params

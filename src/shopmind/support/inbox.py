@@ -57,16 +57,15 @@ def _group(rows: Sequence[dict[str, Any]], vecs: np.ndarray, idx: list[int]) -> 
 
 def knowledge_summary(store: Any, models_dir: Path) -> dict[str, Any]:
     """The index as the assistant sees it: passages per page, FAQ and product."""
-    from shopmind.support.knowledge import ensure_index
+    from shopmind.support.knowledge import ensure_index, source_counts
 
     idx = ensure_index(store, models_dir)
     by_ref: dict[tuple[str, str], dict[str, Any]] = {}
-    by_source: dict[str, int] = {}
     for p in idx.passages:
-        by_source[p.source] = by_source.get(p.source, 0) + 1
         entry = by_ref.setdefault((p.source, p.ref), {
             "ref": p.ref, "source": p.source, "title": p.title, "url": p.url, "passages": 0,
             "language": p.language})  # fmt: skip
         entry["passages"] += 1
     sources = sorted(by_ref.values(), key=lambda e: (e["source"] == "product", e["ref"]))
-    return {"passages": len(idx.passages), "by_source": by_source, "sources": sources}
+    return {"passages": len(idx.passages), "by_source": source_counts(idx.passages),
+            "sources": sources}  # fmt: skip

@@ -278,6 +278,11 @@ def store_passages(store: Store) -> list[Passage]:
     return passages
 
 
+def source_counts(passages: Iterable[Passage]) -> dict[str, int]:
+    """Passages per source (page, faq, product), in order of first appearance."""
+    return dict(Counter(p.source for p in passages))
+
+
 def store_fingerprint(passages: Iterable[Passage]) -> str:
     """sha256 over every passage's fields, in order: equal when nothing changed."""
     digest = hashlib.sha256()
