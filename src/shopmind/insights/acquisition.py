@@ -1,0 +1,269 @@
+"""Traffic acquisition: sessions, conversion and revenue per channel, with attribution and
+the cost of each channel where ad spend was imported.
+
+A session belongs to the source / medium / campaign of its first event. It converts when
+it holds a ``purchase`` event; its revenue is the value of those events (a transaction
+sent twice counts once).
+
+Attribution shares each purchase among the shopper's sessions that started within the
+look-back window before it (30 days by default), in time order:
+
+- ``first_touch``: all to the first session; ``last_touch``: all to the last (the one that
+  bought); ``linear``: equal shares; ``position_based``: 40 % first, 40 % last, the other
+  20 % split among the sessions between (one session gets all, two get half each).
+
+With ad spend (``shopmind import ad-spend``): cost per acquisition (spend ÷ conversions
+attributed by the chosen model) and ROAS (attributed revenue ÷ spend) per channel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from shopmind.insights.common import Period, change, clean, in_period, ratio, session_key, wilson
+from shopmind.insights.engine import InsightsError, Tables
+
+MODELS = ("first_touch", "last_touch", "linear", "position_based")
+LEVELS = ("source_medium", "source", "medium", "campaign")
+LOOKBACK_DAYS = 30
+
+
+@dataclass
+class AcquisitionResult:
+    period: Period
+    level: str
+    model: str
+    lookback_days: int
+    channels: list[dict[str, Any]]
+    totals: dict[str, Any]
+    previous_totals: dict[str, Any] | None = None
+    placements: list[dict[str, Any]] = field(default_factory=list)
+    has_spend: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        prev = self.previous_totals
+        return {
+            "period": self.period.to_dict(),
+            "level": self.level,
+            "attribution_model": self.model,
+            "lookback_days": self.lookback_days,
+            "has_spend": self.has_spend,
+            "totals": self.totals,
+            "previous_totals": prev,
+            "changes": {
+                k: change(self.totals.get(k), prev.get(k))
+                for k in ("sessions", "conversions", "revenue", "conversion_rate")
+            }
+            if prev
+            else None,
+            "channels": self.channels,
+            "placements": self.placements,
+        }
+
+
+def sessions_table(tables: Tables, period: Period) -> ir.Table:
+    """One row per session starting in ``period``: the shopper, its start, channel, device,
+    whether it bought and its purchase value."""
+    e = tables.events
+    ev = e.filter(e.ts >= period.lo, e.ts < ibis.literal(period.hi) + ibis.interval(days=1))
+    ev = ev.mutate(
+        unit=session_key(ev),
+        bought=(ev.name == "purchase").cast("int64"),
+        paid=ibis.ifelse(ev.name == "purchase", ibis.coalesce(ev.value, 0.0), 0.0),
+    )
+    s = ev.group_by(["unit", "user_id"]).agg(
+        start=ev.ts.min(),
+        source=ev.source.argmin(ev.ts),
+        medium=ev.medium.argmin(ev.ts),
+        campaign=ev.campaign.argmin(ev.ts),
+        device=ev.device.argmin(ev.ts),
+        purchases=ev.bought.sum(),
+        revenue=ev.paid.sum(),
+    )
+    return s.filter(in_period(s.start, period)).mutate(
+        source=ibis.coalesce(s.source, "(direct)"),
+        medium=ibis.coalesce(s.medium, "(none)"),
+        campaign=ibis.coalesce(s.campaign, "(not set)"),
+    )
+
+
+def _channel(t: ir.Table, level: str) -> ir.StringValue:
+    if level == "source_medium":
+        return t.source.concat(" / ", t.medium)
+    return t[level]
+
+
+def acquisition(
+    tables: Tables,
+    period: Period,
+    *,
+    level: str = "source_medium",
+    model: str = "last_touch",
+    lookback_days: int = LOOKBACK_DAYS,
+    compare: bool = True,
+    limit: int = 100,
+) -> AcquisitionResult:
+    """Channels of ``period`` at ``level`` (:data:`LEVELS`), attribution by every model in
+    :data:`MODELS` (CPA and ROAS by ``model``)."""
+    if level not in LEVELS:
+        raise InsightsError(f"unknown level {level!r}; choose one of {', '.join(LEVELS)}")
+    if model not in MODELS:
+        raise InsightsError(
+            f"unknown attribution model {model!r}; choose one of {', '.join(MODELS)}"
+        )
+    if not 1 <= lookback_days <= 90:
+        raise InsightsError("the attribution look-back must be 1 to 90 days")
+    s = sessions_table(tables, period)
+    s = s.mutate(channel=_channel(s, level))
+    per = s.group_by("channel").agg(
+        sessions=s.count(),
+        conversions=(s.purchases > 0).cast("int64").sum(),
+        revenue=s.revenue.sum(),
+        users=s.user_id.nunique(),
+    )
+    frame = tables.execute(per.order_by([ibis.desc("sessions"), "channel"]).limit(limit))
+    credit = _attribution(tables, period, level, lookback_days)
+    spend = _spend(tables, period, level)
+    channels = []
+    for row in frame.to_dict("records"):
+        key = str(row["channel"])
+        n, k = int(row["sessions"]), int(row["conversions"])
+        low, high = wilson(k, n)
+        c: dict[str, Any] = {
+            "channel": key,
+            "sessions": n,
+            "users": int(row["users"]),
+            "conversions": k,
+            "conversion_rate": ratio(k, n),
+            "conversion_ci": [low, high],
+            "revenue": round(float(clean(row["revenue"]) or 0.0), 2),
+            "attributed": {
+                m: credit.get(key, {}).get(m, {"conversions": 0.0, "revenue": 0.0}) for m in MODELS
+            },
+        }
+        c["spend"] = spend.get(key)
+        chosen = c["attributed"][model]
+        c["cpa"] = ratio(c["spend"], chosen["conversions"]) if c["spend"] is not None else None
+        c["roas"] = ratio(chosen["revenue"], c["spend"]) if c["spend"] else None
+        channels.append(c)
+    seen = {c["channel"] for c in channels}
+    for key, amount in spend.items():  # paid for, but no session arrived
+        if key not in seen:
+            empty = {m: {"conversions": 0.0, "revenue": 0.0} for m in MODELS}
+            channels.append(
+                {"channel": key, "sessions": 0, "users": 0, "conversions": 0,
+                 "conversion_rate": None, "conversion_ci": [None, None], "revenue": 0.0,
+                 "spend": amount, "cpa": None, "roas": 0.0 if amount else None,
+                 "attributed": empty}
+            )  # fmt: skip
+    result = AcquisitionResult(
+        period,
+        level,
+        model,
+        lookback_days,
+        channels,
+        _totals(tables, s, spend),
+        has_spend=bool(spend),
+    )
+    if compare:
+        before = sessions_table(tables, period.previous())
+        result.previous_totals = _totals(tables, before, _spend(tables, period.previous(), level))
+    return result
+
+
+def _totals(tables: Tables, s: ir.Table, spend: dict[str, float]) -> dict[str, Any]:
+    row = tables.execute(
+        s.aggregate(
+            sessions=s.count(),
+            conversions=(s.purchases > 0).cast("int64").sum(),
+            revenue=s.revenue.sum(),
+            users=s.user_id.nunique(),
+        )
+    ).iloc[0]
+    n, k = int(clean(row["sessions"]) or 0), int(clean(row["conversions"]) or 0)
+    revenue = round(float(clean(row["revenue"]) or 0.0), 2)
+    total_spend = round(sum(spend.values()), 2) if spend else None
+    return {
+        "sessions": n,
+        "users": int(clean(row["users"]) or 0),
+        "conversions": k,
+        "conversion_rate": ratio(k, n),
+        "revenue": revenue,
+        "spend": total_spend,
+        "roas": ratio(revenue, total_spend) if total_spend else None,
+    }
+
+
+def _attribution(
+    tables: Tables, period: Period, level: str, lookback_days: int
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Per channel and model: attributed conversions (fractions) and revenue."""
+    e = tables.events
+    buys = e.filter(e.name == "purchase", in_period(e.ts, period))
+    buys = buys.mutate(conv=ibis.coalesce(buys.transaction_id, buys.event_id))
+    buys = buys.group_by("conv").agg(
+        buyer=buys.user_id.argmin(buys.ts), at=buys.ts.min(), amount=buys.value.max()
+    )
+    wide = Period(period.start - _days(lookback_days), period.end)
+    s = sessions_table(tables, wide)
+    s = s.mutate(channel=_channel(s, level)).select("user_id", "start", "channel")
+    j = buys.join(
+        s,
+        [
+            buys.buyer == s.user_id,
+            s.start <= buys.at,
+            s.start >= buys.at - ibis.interval(days=lookback_days),
+        ],
+    )
+    w = ibis.window(group_by=j.conv, order_by=j.start)
+    whole = ibis.window(group_by=j.conv)
+    j = j.mutate(pos=ibis.row_number().over(w), n=j.start.count().over(whole))
+    first, last = j.pos == 0, j.pos == j.n - 1
+    middle_share = 0.2 / (j.n - 2).cast("float64")
+    j = j.mutate(
+        first_touch=first.cast("float64"),
+        last_touch=last.cast("float64"),
+        linear=1.0 / j.n.cast("float64"),
+        position_based=ibis.cases(
+            (j.n == 1, 1.0),
+            (j.n == 2, 0.5),
+            (first | last, 0.4),
+            else_=middle_share,
+        ),
+        amount=ibis.coalesce(j.amount, 0.0),
+    )
+    aggs = {}
+    for m in MODELS:
+        aggs[f"{m}_c"] = j[m].sum()
+        aggs[f"{m}_r"] = (j[m] * j.amount).sum()
+    frame = tables.execute(j.group_by("channel").agg(**aggs))
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for row in frame.to_dict("records"):
+        out[str(row["channel"])] = {
+            m: {
+                "conversions": round(float(clean(row[f"{m}_c"]) or 0.0), 3),
+                "revenue": round(float(clean(row[f"{m}_r"]) or 0.0), 2),
+            }
+            for m in MODELS
+        }
+    return out
+
+
+def _days(n: int) -> Any:
+    from datetime import timedelta
+
+    return timedelta(days=n)
+
+
+def _spend(tables: Tables, period: Period, level: str) -> dict[str, float]:
+    a = tables["ad_spend"]
+    rows = a.filter(a.day >= period.start, a.day <= period.end)
+    rows = rows.mutate(
+        campaign=ibis.ifelse(ibis.coalesce(rows.campaign, "") == "", "(not set)", rows.campaign)
+    )
+    frame = tables.execute(rows.group_by(channel=_channel(rows, level)).agg(spend=rows.spend.sum()))
+    return {str(k): round(float(v), 2) for k, v in zip(frame.channel, frame.spend, strict=True)}

@@ -1,0 +1,373 @@
+"""Where the analyses run: one set of Ibis tables over the store, on DuckDB, PostgreSQL or Spark.
+
+Every analysis takes a :class:`Tables` and builds Ibis expressions from its tables —
+``events``, ``orders``, ``order_lines``, ``customers``, ``products``, ``variants``,
+``reviews`` and ``ad_spend`` — with the same columns whatever the backend:
+
+- ``duckdb`` (the default): an in-process DuckDB attaches the store read-only — a SQLite
+  file through DuckDB's SQLite scanner, a PostgreSQL store through its PostgreSQL scanner
+  (both ship as wheels pinned to DuckDB's version; nothing is downloaded). Column and
+  date filters are pushed down to the store, so a period's funnel reads that period only.
+- ``postgres``: the expressions compile to SQL that runs inside the PostgreSQL store.
+- ``spark``: PySpark (local mode, or any cluster the session points to) reads the store's
+  tables from a folder of Parquet files, one folder per table (:func:`export_parquet`
+  writes them; a data lake holding the same tables works as well).
+
+Times are naive UTC, as stored. Nothing here writes to the store.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import ibis
+import ibis.expr.types as ir
+from sqlalchemy import inspect
+from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from shopmind.store.db import Store
+
+Backend = Literal["duckdb", "postgres", "spark"]
+BACKENDS: tuple[Backend, ...] = ("duckdb", "postgres", "spark")
+
+# The columns each analysis may use, per table; a store table lacking an optional column
+# (an older store, a lake written by another tool) gets it as NULL of the given type.
+COLUMNS: dict[str, dict[str, str]] = {
+    "events": {
+        "id": "int64", "event_id": "string", "name": "string", "ts": "timestamp",
+        "user_id": "string", "session_id": "string", "customer_id": "string",
+        "item_id": "string", "value": "float64", "currency": "string",
+        "transaction_id": "string", "source": "string", "medium": "string",
+        "campaign": "string", "device": "string", "search_term": "string",
+    },
+    "orders": {
+        "id": "int64", "external_id": "string", "customer_id": "int64", "email": "string",
+        "created_at": "timestamp", "currency": "string", "subtotal": "float64",
+        "discount": "float64", "total": "float64", "financial_status": "string",
+        "source": "string", "medium": "string", "campaign": "string",
+        "session_id": "string", "cancelled_at": "timestamp",
+    },
+    "order_lines": {
+        "order_id": "int64", "product_id": "int64", "variant_id": "int64", "sku": "string",
+        "quantity": "int64", "price": "float64", "discount": "float64",
+    },
+    "customers": {
+        "id": "int64", "external_id": "string", "email": "string", "first_name": "string",
+        "last_name": "string", "country": "string", "accepts_marketing": "boolean",
+        "created_at": "timestamp",
+    },
+    "products": {
+        "id": "int64", "external_id": "string", "title": "string", "category": "string",
+        "brand": "string", "price": "float64", "inventory": "int64", "status": "string",
+    },
+    "variants": {"id": "int64", "external_id": "string", "product_id": "int64", "sku": "string"},
+    "reviews": {"id": "int64", "product_id": "int64", "rating": "int64", "created_at": "timestamp"},
+    "ad_spend": {
+        "day": "date", "source": "string", "medium": "string", "campaign": "string",
+        "spend": "float64", "currency": "string",
+    },
+}  # fmt: skip
+TABLES = tuple(COLUMNS)
+
+
+class InsightsError(ValueError):
+    """An analysis cannot run as asked (bad period, unknown step or dimension, no backend)."""
+
+
+@dataclass
+class Tables:
+    """The store's tables as Ibis expressions on one backend."""
+
+    backend: Backend
+    con: Any  # the Ibis backend
+    tables: dict[str, ir.Table]
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __getitem__(self, name: str) -> ir.Table:
+        return self.tables[name]
+
+    @property
+    def events(self) -> ir.Table:
+        return self.tables["events"]
+
+    @property
+    def orders(self) -> ir.Table:
+        return self.tables["orders"]
+
+    def execute(self, expr: ir.Expr) -> Any:
+        """Run an expression (a pandas DataFrame for a table); one query at a time per
+        connection, as DuckDB and the Spark session want."""
+        with self.lock:
+            return self.con.execute(expr)
+
+    def close(self) -> None:
+        if self.backend != "spark":  # the Spark session belongs to whoever made it
+            self.con.disconnect()
+
+
+# -- opening ---------------------------------------------------------------------------------
+
+
+def open_tables(store: Store, backend: Backend = "duckdb", **options: Any) -> Tables:
+    """The store's tables on ``backend``; ``spark`` needs ``path`` (a Parquet folder, see
+    :func:`export_parquet`) and takes an optional ``session``."""
+    if backend == "duckdb":
+        return _duckdb_over_store(store)
+    if backend == "postgres":
+        if store.dialect != "postgresql":
+            raise InsightsError(
+                "insights_engine = postgres runs the analyses inside a PostgreSQL store; "
+                f"this store is {store.dialect} (use duckdb)"
+            )
+        url = make_url(store.url)
+        con = ibis.postgres.connect(
+            host=url.host, port=url.port, user=url.username, password=url.password,
+            database=url.database,
+        )  # fmt: skip
+        return Tables("postgres", con, _typed(con, set(con.list_tables())))
+    if backend == "spark":
+        path = options.get("path")
+        if not path:
+            raise InsightsError("the spark engine reads a Parquet folder: set insights_spark_path")
+        return from_parquet(path, "spark", session=options.get("session"))
+    raise InsightsError(f"unknown insights engine {backend!r}; choose one of {', '.join(BACKENDS)}")
+
+
+def _extension(name: str) -> str:
+    module = __import__(f"duckdb_extension_{name}")
+    import duckdb
+
+    folder = pathlib.Path(module.__file__).parent / "extensions" / f"v{duckdb.__version__}"
+    path = folder / f"{name}.duckdb_extension"
+    if not path.exists():
+        raise InsightsError(
+            f"the DuckDB {name} extension for DuckDB {duckdb.__version__} is not installed "
+            f"(pip install duckdb-extension-{name.replace('_', '-')}=={duckdb.__version__})"
+        )
+    return str(path)
+
+
+def _duckdb_over_store(store: Store) -> Tables:
+    con = ibis.duckdb.connect(threads=_threads())
+    raw = con.con  # the duckdb connection under Ibis
+    url = make_url(store.url)
+    names = set(inspect(store.engine).get_table_names())
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        raw.execute(f"LOAD '{_extension('sqlite_scanner')}'")
+        raw.execute(f"ATTACH {_quote(url.database)} AS store (TYPE sqlite, READ_ONLY)")
+    elif url.get_backend_name() == "postgresql":
+        raw.execute(f"LOAD '{_extension('postgres_scanner')}'")
+        raw.execute(f"ATTACH {_quote(_libpq(url))} AS store (TYPE postgres, READ_ONLY)")
+    else:  # an in-memory SQLite store (tests): copy its tables over
+        raw.execute("CREATE SCHEMA store")
+        for name in names & set(TABLES):
+            frame = _read_frame(store, name)
+            raw.register(f"_copy_{name}", frame)
+            raw.execute(f"CREATE TABLE store.{name} AS SELECT * FROM _copy_{name}")
+            raw.unregister(f"_copy_{name}")
+    for name in TABLES:
+        raw.execute(f"CREATE VIEW main.{name} AS {_select(name, _present(store, name, names))}")
+    return Tables("duckdb", con, {n: con.table(n) for n in TABLES})
+
+
+def _threads() -> int:
+    """DuckDB's threads: the workspace's ``threads`` setting (``SHOPMIND_THREADS``) or up
+    to 4."""
+    value = os.environ.get("SHOPMIND_THREADS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else min(4, os.cpu_count() or 1)
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _libpq(url: Any) -> str:
+    parts = {
+        "host": url.host, "port": url.port, "dbname": url.database, "user": url.username,
+        "password": url.password,
+    }  # fmt: skip
+    return " ".join(f"{k}={_libpq_value(str(v))}" for k, v in parts.items() if v is not None)
+
+
+def _libpq_value(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _present(store: Store, table: str, names: set[str]) -> set[str]:
+    if table not in names:
+        return set()
+    return {c["name"] for c in inspect(store.engine).get_columns(table)}
+
+
+_SQL_TYPES = {
+    "int64": "BIGINT", "float64": "DOUBLE", "string": "VARCHAR", "timestamp": "TIMESTAMP",
+    "date": "DATE", "boolean": "BOOLEAN",
+}  # fmt: skip
+
+
+def _select(table: str, present: set[str]) -> str:
+    """A view with every expected column, typed, NULL where the store lacks it."""
+    cols = []
+    for name, kind in COLUMNS[table].items():
+        sql_type = _SQL_TYPES[kind]
+        source = f'CAST("{name}" AS {sql_type})' if name in present else f"CAST(NULL AS {sql_type})"
+        cols.append(f'{source} AS "{name}"')
+    source = f'store."{table}"' if present else "(SELECT 1) AS nothing WHERE false"
+    return f"SELECT {', '.join(cols)} FROM {source}"
+
+
+def _read_frame(store: Store, table: str) -> Any:
+    import pandas as pd
+
+    with store.engine.connect() as conn:
+        return pd.read_sql_table(table, conn)
+
+
+def _typed(con: Any, present_tables: set[str]) -> dict[str, ir.Table]:
+    """Ibis tables with every expected column, for a backend that holds the tables itself."""
+    out = {}
+    for name, cols in COLUMNS.items():
+        if name in present_tables:
+            t = con.table(name)
+            have = set(t.columns)
+            out[name] = t.select(
+                **{c: (t[c].cast(k) if c in have else ibis.null(k)) for c, k in cols.items()}
+            )
+        else:
+            out[name] = ibis.memtable({c: [] for c in cols}, schema=cols)
+    return out
+
+
+# -- files -----------------------------------------------------------------------------------
+
+
+def from_frames(
+    frames: Mapping[str, Any], backend: Backend = "duckdb", session: Any = None
+) -> Tables:
+    """Tables from in-memory frames (pandas or Arrow), keyed by table name; for the tests,
+    the benchmark and files outside the store. Missing tables are empty."""
+    if backend == "duckdb":
+        con = ibis.duckdb.connect(threads=_threads())
+    elif backend == "spark":
+        con = ibis.pyspark.connect(session or spark_session())
+    else:
+        raise InsightsError(f"frames can be read by duckdb or spark, not {backend}")
+    for name, frame in frames.items():
+        if name not in COLUMNS:
+            raise InsightsError(f"unknown table {name!r}; expected one of {', '.join(TABLES)}")
+        con.create_table(name, _conformed(name, frame), overwrite=True)
+    return Tables(backend, con, _typed(con, set(frames)))
+
+
+def _conformed(table: str, frame: Any) -> Any:
+    import pandas as pd
+    import pyarrow as pa
+
+    if isinstance(frame, pa.Table):
+        frame = frame.to_pandas()
+    frame = pd.DataFrame(frame)
+    keep = [c for c in COLUMNS[table] if c in frame.columns]
+    out = frame[keep].copy()
+    for c in keep:
+        if COLUMNS[table][c] == "timestamp":
+            out[c] = pd.to_datetime(out[c]).astype("datetime64[us]")
+        elif COLUMNS[table][c] == "date":
+            out[c] = pd.to_datetime(out[c]).dt.date
+    return out
+
+
+def from_parquet(
+    path: str | os.PathLike[str], backend: Backend = "duckdb", session: Any = None
+) -> Tables:
+    """Tables from a folder holding one Parquet file or folder per table (``events/`` …)."""
+    root = pathlib.Path(path)
+    if not root.is_dir():
+        raise InsightsError(f"{root}: no such folder of Parquet tables")
+    found = {n: _parquet_source(root, n) for n in TABLES}
+    found = {n: p for n, p in found.items() if p is not None}
+    if "events" not in found and "orders" not in found:
+        raise InsightsError(
+            f"{root}: neither events nor orders found (expected events/ or events.parquet)"
+        )
+    if backend == "duckdb":
+        con = ibis.duckdb.connect(threads=_threads())
+    elif backend == "spark":
+        con = ibis.pyspark.connect(session or spark_session())
+    else:
+        raise InsightsError(f"Parquet folders are read by duckdb or spark, not {backend}")
+    for name, source in found.items():
+        con.read_parquet(source, table_name=name)
+    return Tables(backend, con, _typed(con, set(found)))
+
+
+def _parquet_source(root: pathlib.Path, name: str) -> str | None:
+    if (root / name).is_dir():
+        return str(root / name)
+    if (root / f"{name}.parquet").is_file():
+        return str(root / f"{name}.parquet")
+    return None
+
+
+def export_parquet(store: Store, path: str | os.PathLike[str]) -> dict[str, int]:
+    """Write the store's tables (the columns the analyses use) to ``path/<table>.parquet``,
+    through DuckDB; returns the rows written per table. Files are written under a temporary
+    name and renamed, so a reader never sees half a table."""
+    root = pathlib.Path(path)
+    root.mkdir(parents=True, exist_ok=True)
+    t = open_tables(store, "duckdb")
+    counts = {}
+    try:
+        raw = t.con.con
+        for name in TABLES:
+            tmp = root / f".{name}.parquet.tmp"
+            raw.execute(f"COPY (SELECT * FROM main.{name}) TO {_quote(str(tmp))} (FORMAT parquet)")
+            os.replace(tmp, root / f"{name}.parquet")
+            counts[name] = raw.execute(f"SELECT count(*) FROM main.{name}").fetchone()[0]
+    finally:
+        t.close()
+    return counts
+
+
+_SPARK: Any = None
+
+
+def spark_session() -> Any:
+    """A local Spark session (one per process): UTC, few shuffle partitions, no web UI."""
+    global _SPARK
+    if _SPARK is None:
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError as exc:
+            raise InsightsError(
+                "the spark engine needs PySpark: pip install 'shopmind[spark]' (and Java 17)"
+            ) from exc
+        _SPARK = (
+            SparkSession.builder.master(os.environ.get("SHOPMIND_SPARK_MASTER", "local[2]"))
+            .appName("shopmind-insights")
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.shuffle.partitions", "8")
+            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+            .getOrCreate()
+        )
+        _SPARK.sparkContext.setLogLevel("ERROR")
+    return _SPARK
+
+
+@contextmanager
+def tables_for(store: Store, settings: Any = None) -> Iterator[Tables]:
+    """The tables on the configured engine (``insights_engine``), closed afterwards."""
+    backend = getattr(settings, "insights_engine", "duckdb") if settings is not None else "duckdb"
+    path = getattr(settings, "insights_spark_path", "") if settings is not None else ""
+    t = open_tables(store, backend, path=path)
+    try:
+        yield t
+    finally:
+        t.close()
