@@ -274,6 +274,23 @@ class Settings(BaseSettings):
         default=2, ge=1, le=20,
         description="Turns in a row the assistant could not help before it hands over.",
     )  # fmt: skip
+    insights_engine: Literal["duckdb", "postgres", "spark"] = Field(
+        default="duckdb",
+        description="Where the growth analyses run: duckdb (in this process, reading the "
+        "store), postgres (inside a PostgreSQL store), spark (PySpark over "
+        "insights_spark_path).",
+    )
+    insights_spark_path: str = Field(
+        default="",
+        description="Folder of Parquet tables the spark engine reads (shopmind insights "
+        "export writes one).",
+    )
+    insights_writer: Literal["auto", "model", "template"] = Field(
+        default="auto",
+        description="Who words the recommendations: template, or model (the language model "
+        "rewords them; kept only when every number survives); auto: model when llm_backend "
+        "is openai, else template.",
+    )
 
     @field_validator("recommend_boosted")
     @classmethod

@@ -30,7 +30,9 @@ def _money(amount: float, currency: str, lang: str) -> str:
     locale = "zh_CN" if lang == "zh" else "en_US"
     if abs(amount) >= 10_000:
         return numbers.format_compact_currency(amount, currency, locale=locale, fraction_digits=1)
-    return numbers.format_currency(round(amount), currency, locale=locale, format="¤#,##0")
+    return numbers.format_currency(
+        round(amount), currency, locale=locale, format="¤#,##0", currency_digits=False
+    )
 
 
 def _pct(x: float) -> str:

@@ -15,7 +15,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, select
 
 from shopmind.store.db import Store
 from shopmind.store.models import Event
@@ -94,3 +94,12 @@ def _attribute(
         credited.add(list_id)
     for list_id in credited:
         stats[list_id]["orders"] += 1
+
+
+def has_placements(store: Store) -> bool:
+    """Whether any click carries a placement (an ``item_list_id`` on its items): a cheap
+    look before :func:`placement_stats` reads the events."""
+    marked = cast(Event.items, String).like('%"item_list_id"%')
+    query = select(Event.id).where(Event.name == "select_item", marked).limit(1)
+    with store.engine.connect() as conn:
+        return conn.execute(query).first() is not None

@@ -147,6 +147,16 @@ VALUE_MESSAGES = (
         "backend) instead of masking them first."
     ),
     N_("Turns in a row the assistant could not help before it hands over."),
+    N_(
+        "Where the growth analyses run: duckdb (in this process, reading the store), postgres "
+        "(inside a PostgreSQL store), spark (PySpark over insights_spark_path)."
+    ),
+    N_("Folder of Parquet tables the spark engine reads (shopmind insights export writes one)."),
+    N_(
+        "Who words the recommendations: template, or model (the language model rewords them; "
+        "kept only when every number survives); auto: model when llm_backend is openai, else "
+        "template."
+    ),
 )
 
 # A message no page spells out any more (login.html ends the sentence with a full stop) but
