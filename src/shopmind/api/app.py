@@ -21,6 +21,7 @@ from shopmind.api.routers import content as content_routes
 from shopmind.api.routers import events as events_routes
 from shopmind.api.routers import feeds as feeds_routes
 from shopmind.api.routers import health as health_routes
+from shopmind.api.routers import insights as insights_routes
 from shopmind.api.routers import jobs as jobs_routes
 from shopmind.api.routers import models as models_routes
 from shopmind.api.routers import recommendations as recommendations_routes
@@ -101,6 +102,7 @@ def create_app(
     app.include_router(feeds_routes.router, **secured)
     app.include_router(recommendations_routes.router, **secured)
     app.include_router(support_routes.router, **secured)
+    app.include_router(insights_routes.router, **secured)
     mount_dashboard(app)
     return app
 

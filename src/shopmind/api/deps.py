@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -76,3 +76,21 @@ def _unauthorized(message: str) -> HTTPException:
 
 
 ApiKeyDep = Annotated[str, Depends(require_api_key)]
+
+
+_insights_lock = threading.Lock()
+
+
+def insights_service(request: Request) -> Any:
+    """The app's growth-insights service (one per app: its cache is shared by the API and
+    the dashboard)."""
+    from shopmind.insights.service import Insights
+
+    state = request.app.state
+    with _insights_lock:
+        if getattr(state, "insights", None) is None:
+            state.insights = Insights(state.store, state.settings)
+        return state.insights
+
+
+InsightsDep = Annotated[Any, Depends(insights_service)]

@@ -217,7 +217,16 @@ def bar_chart(
         ),
         transform=[alt.FilterTransform(filter="isValid(datum.value)")],
     )
-    chart = _layered([drawn, text], data=alt.NamedData("bars"), width=width, height=alt.Step(28))
+    # The labels are measured in a generic font and drawn in the system's, which may be
+    # wider: room on the left keeps the longest from being cut.
+    padding = {"left": 16, "top": 5, "right": 5, "bottom": 5}
+    chart = _layered(
+        [drawn, text],
+        data=alt.NamedData("bars"),
+        width=width,
+        height=alt.Step(28),
+        padding=padding,
+    )
 
     rows = tuple(
         (name, series.format(value, locale))
@@ -285,6 +294,65 @@ def stacked_chart(
     )
     currency = stacks[0].currency if stacks else None
     return _render(chart, {"stacks": values}, title, columns, rows, locale, currency)
+
+
+def band_chart(
+    days: Sequence[dt.date],
+    values: Series,
+    low: Sequence[Value],
+    high: Sequence[Value],
+    *,
+    title: str,
+    flagged: Sequence[bool] | None = None,
+    range_label: str | None = None,
+    locale: str = i18n.DEFAULT,
+    width: int = 640,
+    height: int = 220,
+) -> Chart:
+    """A daily line against its expected range (a shaded band), flagged days marked with a
+    point (e.g. a KPI against its seasonal baseline). The table gives value, range and flag."""
+    _check_lengths([values, Series("low", low), Series("high", high)], len(days), "days")
+    flags = list(flagged) if flagged is not None else [False] * len(days)
+    band_name = _clean(range_label or i18n.gettext("Expected range", locale))
+    columns = (i18n.gettext("Date", locale), _clean(values.label), band_name)
+    if _no_data([values]):
+        return _empty(title, columns, locale, width)
+    label = _drawn([values.label])[0]
+    points = [
+        {"day": d.isoformat(), "value": v, "low": lo, "high": hi, "flag": bool(f)}
+        for d, v, lo, hi, f in zip(days, values.values, low, high, flags, strict=True)
+    ]
+    x = _time_x(days, "day", locale)
+    y_axis = _value_axis(values, label)
+    drawn = [v for v in (*values.values, *low, *high) if v is not None]
+    scale = alt.Scale(domain=[min(0, *drawn), max(drawn)], nice=True)
+    band = alt.Chart(
+        mark=alt.MarkDef(type="area", color="#0072B2", opacity=0.15),
+        encoding=alt.FacetedEncoding(
+            x=x, y=alt.Y("low:Q", axis=y_axis, scale=scale), y2=alt.Y2("high:Q")
+        ),
+        transform=[alt.FilterTransform(filter="isValid(datum.low) && isValid(datum.high)")],
+    )
+    line = alt.Chart(
+        mark=alt.MarkDef(type="line", color=PALETTE[0], strokeWidth=2, point=len(days) <= 31),
+        encoding=alt.FacetedEncoding(x=x, y=alt.Y("value:Q", axis=y_axis, scale=scale)),
+    )
+    marks = alt.Chart(
+        mark=alt.MarkDef(type="point", shape="diamond", size=120, filled=True, color=PALETTE[1]),
+        encoding=alt.FacetedEncoding(x=x, y=alt.Y("value:Q", axis=y_axis, scale=scale)),
+        transform=[alt.FilterTransform(filter="datum.flag")],
+    )
+    chart = _layered([band, line, marks], data=alt.NamedData("band"), width=width, height=height)
+    rows = tuple(
+        (
+            i18n.format_date(d, locale),
+            values.format(v, locale),
+            "–" if lo is None or hi is None else
+            f"{values.format(lo, locale)} – {values.format(hi, locale)}" + (" ⚠" if f else ""),
+        )
+        for d, v, lo, hi, f in zip(days, values.values, low, high, flags, strict=True)
+    )  # fmt: skip
+    return _render(chart, {"band": points}, title, columns, rows, locale, values.currency)
 
 
 # --- the store's charts ------------------------------------------------------------------
