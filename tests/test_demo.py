@@ -56,6 +56,12 @@ def test_demo_end_to_end_and_rerun(tmp_path: Path, monkeypatch) -> None:
     assert outcomes[2:6] == ["verify", "order_status", "queued", "refused"]
     assert support[6]["handover"] and support[6]["handover_reason"] == "asked_for_person"
     assert len({r["session"] for r in support}) == 1 and "support ask" in text
+    # issue 12: channel conversion beside the simulator's true rates, and the growth report
+    insights = text.split("growth insights and report")[1]
+    assert "true channel rates inside their interval" in insights
+    report = ctx.results["report"]
+    html = report.read_text(encoding="utf-8")
+    assert report.with_suffix(".json").exists() and "<svg" in html and "<script" not in html
     first = len(text)
     again = run_demo(
         tmp_path / "demo", customers=400, days=14, seed=3, console=console, sasrec_budget_s=5

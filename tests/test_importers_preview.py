@@ -433,6 +433,7 @@ def test_every_import_kind_can_be_previewed() -> None:
         "reviews": "reviews.csv",
         "events": "events.jsonl",
         "pages": "pages",
+        "ad-spend": "../ad_spend.csv",
     }
     assert set(files) == set(IMPORTERS)
     for kind, name in files.items():
@@ -456,6 +457,7 @@ EVENT_SAMPLES: dict[str, tuple[str, Any, Any]] = {
     "campaign": ("campaign", "spring", "spring"),
     "device_category": ("device", "mobile", "mobile"),
     "page_location": ("page", "https://shop.example.com/", "https://shop.example.com/"),
+    "search_term": ("search_term", " linen  dress ", "linen dress"),
     "event_id": ("event_id", "e-1", "e-1"),
 }
 

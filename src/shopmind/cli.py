@@ -178,6 +178,7 @@ IMPORT_KINDS = [
     "orders",
     "reviews",
     "pages",
+    "ad-spend",
 ]
 RawOption = typer.Option(
     "--raw",
@@ -1187,7 +1188,7 @@ def demo(
 
 
 # capabilities with their own command modules (they add their groups to ``app``)
-from shopmind import cli_recommend, cli_support  # noqa: E402, F401
+from shopmind import cli_insights, cli_recommend, cli_support  # noqa: E402, F401
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -41,9 +41,13 @@ def step_simulate(ctx: DemoContext) -> None:
 
     from shopmind.simulate import SimulationConfig, simulate
 
+    # A checkout outage four days before the end, for the anomaly alerts to find (it needs
+    # four weeks of history before it for a baseline).
+    incident = ctx.days - 4 if ctx.days >= 35 else None
     config = SimulationConfig(
-        customers=ctx.customers, days=ctx.days, products=ctx.products, seed=ctx.seed
-    )
+        customers=ctx.customers, days=ctx.days, products=ctx.products, seed=ctx.seed,
+        incident_day=incident,
+    )  # fmt: skip
     with Progress(console=ctx.console, transient=True) as bar:
         task = bar.add_task("simulating the store", total=ctx.days)
         result = simulate(
@@ -349,6 +353,54 @@ def step_dashboard(ctx: DemoContext) -> None:
     )
 
 
+def step_insights(ctx: DemoContext) -> None:
+    """Growth insights: channel conversion against the simulator's true rates, what to do
+    next, lifetime value — and the offline growth report."""
+    from rich.table import Table
+
+    from shopmind.insights.engine import InsightsError
+    from shopmind.insights.report import write_report
+    from shopmind.insights.service import Insights
+
+    ins = Insights(ctx.store, load_settings(ctx.workspace))
+    period = ins.period(days=ctx.days)
+    acq = ins.acquisition(period)
+    truth = _truth_rates(ctx.workspace)
+    table = Table(title=f"Conversion by channel, {period.start} – {period.end}")
+    for column in ("channel", "sessions", "measured", "95% interval", "true rate", "inside"):
+        table.add_column(column, justify="left" if column == "channel" else "right")
+    inside = 0
+    for c in acq["channels"]:
+        low, high = c["conversion_ci"]
+        true = truth.get(c["channel"])
+        hit = true is not None and low is not None and low <= true <= high
+        inside += hit
+        table.add_row(c["channel"], f"{c['sessions']:,}", f"{c['conversion_rate']:.2%}",
+                      f"{low:.2%} – {high:.2%}", "—" if true is None else f"{true:.2%}",
+                      "yes" if hit else ("—" if true is None else "no"))  # fmt: skip
+    ctx.console.print(table)
+    if truth:
+        ctx.console.print(f"{inside} of {len(truth)} true channel rates inside their interval")
+    for n, rec in enumerate(ins.recommendations(period)[:5], start=1):
+        ctx.console.print(f"{n}. {rec['text']}", highlight=False)
+    try:
+        clv = ins.clv(period.end)
+        bg = clv["bgnbd"]
+        ctx.console.print(
+            f"lifetime value: {clv['customers']:,} customers, expected "
+            f"{clv['expected_value']:,.2f} over {clv['months']} months (BG/NBD r={bg['r']:.3f} "
+            f"alpha={bg['alpha']:.3f} a={bg['a']:.3f} b={bg['b']:.3f})",
+            highlight=False,
+        )
+    except InsightsError as exc:
+        ctx.console.print(f"lifetime value: {exc}")
+    folder = ctx.workspace / "reports"
+    folder.mkdir(exist_ok=True)
+    html, data = write_report(ins, period, folder / "growth-report.html")
+    ctx.results["report"] = html
+    ctx.console.print(f"growth report: {html} (data: {data.name}) — opens offline", highlight=False)
+
+
 STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("simulate a store", step_simulate),
     ("store summary", step_summary),
@@ -358,6 +410,7 @@ STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("recommendations", step_recommend),
     ("support assistant", step_support),
     ("dashboard", step_dashboard),
+    ("growth insights and report", step_insights),
 ]
 
 

@@ -51,6 +51,10 @@ class SimulationConfig:
 
     The same config (seed included) always produces the same store, row for row.
     ``batch_size`` only changes how rows are written, never what is generated.
+    ``search_share`` changes only the site-search events (and the event ids after them):
+    searches draw from a side stream, so sessions, orders and reviews stay the same. An
+    incident (``incident_day``) makes that day's buyers fail at payment with chance
+    ``incident_drop`` (a checkout outage); the days after it differ too.
     """
 
     customers: int = 1000
@@ -66,6 +70,9 @@ class SimulationConfig:
     chinese_share: float = 0.1  # shoppers (and so reviewers) writing in Chinese
     review_rate: float = 0.3  # chance that a bought item gets reviewed
     list_size: int = 4  # items in a view_item_list event
+    search_share: float = 0.25  # sessions that begin with a site search
+    incident_day: int | None = None  # a day (index) whose checkout is broken; None: none
+    incident_drop: float = 0.8  # on that day: a buying session's chance to fail to buy
     batch_size: int = 5000
 
     def __post_init__(self) -> None:
@@ -88,13 +95,31 @@ class SimulationConfig:
             )
         if not (isinstance(self.currency, str) and len(self.currency) == 3):
             raise ValueError(f"SimulationConfig.currency must be 3 letters: {self.currency!r}")
-        for name in ("anonymous_share", "subscriber_share", "chinese_share", "review_rate"):
+        for name in (
+            "anonymous_share",
+            "subscriber_share",
+            "chinese_share",
+            "review_rate",
+            "search_share",
+            "incident_drop",
+        ):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"SimulationConfig.{name} must be within [0, 1]: {value!r}")
         if not self.traffic > 0:
             raise ValueError(f"SimulationConfig.traffic must be positive: {self.traffic!r}")
+        self._check_incident()
         _check_channels(self.channels)
+
+    def _check_incident(self) -> None:
+        day = self.incident_day
+        if day is None:
+            return
+        if isinstance(day, bool) or not isinstance(day, int) or not 0 <= day < self.days:
+            raise ValueError(
+                "SimulationConfig.incident_day must be None or a day index in "
+                f"[0, {self.days}) (the simulated days): {day!r}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """The config as JSON-ready data (the ground truth file records it)."""

@@ -1,12 +1,14 @@
 """One shopping session walking the GA4 e-commerce funnel, with drop-offs.
 
-view_item_list → select_item → view_item (repeated while browsing) → add_to_cart →
-(remove_from_cart) → begin_checkout → add_payment_info → purchase.
+(search → view_search_results) → view_item_list → select_item → view_item (repeated while
+browsing) → add_to_cart → (remove_from_cart) → begin_checkout → add_payment_info → purchase.
 
 Whether a session buys is decided first, from the channel's true rate, the shopper's
 intent and the device; a buying session walks the whole funnel, the others stop at a
 stage drawn from device-specific drop-off rates. Rows come out in the exact shape of
-``shopmind.store.events.normalize_event``'s output.
+``shopmind.store.events.normalize_event``'s output. Site searches and the checkout incident
+draw from a side stream (:mod:`shopmind.simulate.searches`), so switching them on or off
+leaves the funnel's own draws alone.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from datetime import datetime, timedelta
 from itertools import accumulate
 from random import Random
 from typing import Any
+from urllib.parse import quote_plus
 
 import numpy as np
 
 from shopmind.simulate.catalog import CATEGORIES, SimProduct
 from shopmind.simulate.config import DEVICES, SimulationConfig
 from shopmind.simulate.reviews import ReviewDraft, compose, experience, rating, review_chance
+from shopmind.simulate.searches import SiteSearch, side_stream
 from shopmind.simulate.shoppers import (
     OWN_CHANNEL,
     OWN_DEVICE,
@@ -69,6 +73,8 @@ class Funnel:
         shoppers: Shoppers,
     ) -> None:
         self.config, self.r, self.catalog, self.s = config, r, catalog, shoppers
+        self.side = side_stream(config)  # searches and the incident: never shifts ``r``
+        self.search = SiteSearch(config, catalog, self.side)
         self.t0 = datetime.combine(config.start, datetime.min.time())
         self.epoch0 = int((self.t0 - datetime(1970, 1, 1)).total_seconds())
         self.prefix = f"sim-{config.seed}-{config.fingerprint}-"
@@ -83,6 +89,7 @@ class Funnel:
         # the current session: user, session id, customer, source, medium, campaign, device
         self.ctx: tuple[Any, ...] = ()
         self.n_events = self.n_sessions = self.n_orders = self.n_customers = self.n_reviews = 0
+        self.n_failed = 0  # buyers the incident stopped at payment
         self.customer_of: dict[int, str] = {}
         self.email_of: dict[str, str] = {}
         self.pending: dict[int, list[ReviewDraft]] = defaultdict(list)
@@ -176,6 +183,9 @@ class Funnel:
             self._emit(out, name, t, items, value, f"{SITE}/checkouts/{name}")
         if not buys:  # reached payment, then left
             return
+        if day == self.config.incident_day and self.side.random() < self.config.incident_drop:
+            self.n_failed += 1  # the checkout is broken today: a buyer leaves at payment
+            return
         t += 5 + int(r.expovariate(1 / 20))
         self._purchase(i, ch, dev, day, t, cart, items, out)
 
@@ -186,6 +196,8 @@ class Funnel:
         while True:
             cat = int(prefs.searchsorted(r.random() * top, side="right"))
             cat = min(cat, len(prefs) - 1)
+            if not viewed:
+                self._search(i, cat, t, out)
             listed = self._listing(cat, self.bucket[i])
             items = [self.item[j] for j in listed]
             self._emit(out, "view_item_list", t, items, None, self.cat_page[cat])
@@ -202,6 +214,20 @@ class Funnel:
             t += 8 + int(r.expovariate(1 / DWELL[dev]))
             if len(viewed) >= 12 or r.random() >= MORE_BROWSING[dev]:
                 return viewed, t
+
+    def _search(self, i: int, cat: int, t: int, out: Batch) -> None:
+        """Perhaps a site search just before the first listing (at ``t``), on the same day."""
+        day = (t - self.epoch0) // 86400
+        found = self.search.draw(day, cat, self.s.language[i] == "zh")
+        if found is None:
+            return
+        term, typing, reading = found
+        midnight = self.epoch0 + day * 86400
+        results = max(midnight, t - reading)
+        typed = max(midnight, results - typing)
+        self._emit(out, "search", typed, None, None, f"{SITE}/", term=term)
+        page = f"{SITE}/search?q={quote_plus(term)}"
+        self._emit(out, "view_search_results", results, None, None, page, term=term)
 
     def _listing(self, cat: int, bucket: int) -> list[int]:
         """Up to ``list_size`` distinct products of a category, by popularity and price fit."""
@@ -264,9 +290,10 @@ class Funnel:
         out: Batch,
         name: str,
         t: int,
-        items: list[dict[str, Any]],
+        items: list[dict[str, Any]] | None,
         value: float | None,
         page: str,
+        term: str | None = None,
         transaction: str | None = None,
     ) -> None:
         user, session, customer, source, medium, campaign, device = self.ctx
@@ -288,6 +315,7 @@ class Funnel:
                 "campaign": campaign,
                 "device": device,
                 "page": page,
+                "search_term": term,
                 "event_id": f"{self.prefix}{self.n_events}",
             }
         )
@@ -370,7 +398,8 @@ class Funnel:
             "cancelled_at": None,
         }
         out.orders.append((order, customer, lines))
-        self._emit(out, "purchase", t, items, total, f"{SITE}/checkouts/thank-you", order_id)
+        thanks = f"{SITE}/checkouts/thank-you"
+        self._emit(out, "purchase", t, items, total, thanks, transaction=order_id)
         self.ch_purchases[ch] += 1
         self.ch_revenue[ch] += total
         self.dev_purchases[dev] += 1

@@ -3,8 +3,9 @@
 Analytics and models built on the simulated store are checked against this file: each
 channel's true conversion rate, each product's true quality and aspect scores, each
 shopper's segment and expected purchase rate, each review's intended aspects, the help
-centre's policy and the support questions it answers (or not) — and the realised counts
-(sessions and purchases per channel, orders per shopper …).
+centre's policy and the support questions it answers (or not), the site-search terms (sold
+or not, trending up or down) and the checkout incident, if any — and the realised counts
+(sessions and purchases per channel, orders per shopper, searches per term …).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +26,7 @@ from shopmind.simulate.shoppers import DEVICE_FACTOR, SEGMENTS, purchase_rate_30
 if TYPE_CHECKING:
     from shopmind.simulate.run import Simulation
 
-TRUTH_VERSION = 1
+TRUTH_VERSION = 2  # 2: ``searches`` and ``incident``
 
 
 def write_truth(path: Path, truth: dict[str, Any]) -> None:
@@ -87,6 +89,8 @@ def build_truth(sim: Simulation, lazy: bool = False) -> dict[str, Any]:
         "customers": _customer_truth(sim) if lazy else dict(_customer_truth(sim)),
         "reviews": f.review_truth,
         "support": sim.help_centre.truth(),
+        "searches": f.search.truth(),
+        "incident": _incident_truth(sim),
         "segments": {
             name: {"share": share, "sessions_per_day": v, "intent": i, "daily_churn": ch}
             for name, share, v, i, ch in SEGMENTS
@@ -112,7 +116,22 @@ DEFINITIONS = {
     "aspects": "true product scores in [0, 1] for " + ", ".join(ASPECTS) + " (null: n/a)",
     "review aspects": "aspects a review's text mentions: 1 positive, 0 mixed, -1 negative",
     "leave_day": "first day the shopper is no longer active (churned); null: still active",
+    "searches": "terms searched (one search and one view_search_results event each); "
+    "rising/falling: chance ×trend[0] on the first day to ×trend[1] on the last, linearly",
+    "incident": "on day, a buying session fails at payment with chance drop (checkout outage)",
 }
+
+
+def _incident_truth(sim: Simulation) -> dict[str, Any] | None:
+    config = sim.config
+    if config.incident_day is None:
+        return None
+    return {
+        "day": (config.start + timedelta(days=config.incident_day)).isoformat(),
+        "day_index": config.incident_day,
+        "drop": config.incident_drop,
+        "failed_checkouts": sim.funnel.n_failed,
+    }
 
 
 def _product_truth(sim: Simulation) -> dict[str, Any]:

@@ -1,15 +1,18 @@
 """GA4-style behaviour events: normalise one raw event into a row, store batches idempotently.
 
 Accepts both the flat shape (``event_name, event_timestamp, user_pseudo_id, session_id,
-items, value, currency, source, medium, campaign, device``) and the nested BigQuery
-export shape (``event_params``, ``traffic_source``, ``device.category``, ``ecommerce``).
+items, value, currency, source, medium, campaign, device, search_term``) and the nested
+BigQuery export shape (``event_params``, ``traffic_source``, ``device.category``,
+``ecommerce``).
 An event without an ``event_id`` gets a deterministic one from its content, so the same
 event sent or imported twice is stored once.
 
 Text policy: a string holding a control character or lone surrogate is refused, naming its
 field (the rule of :mod:`shopmind.safety.chars`); ids and the page URL are stored as sent;
 free text a shopper's URL or a tag sets (source, medium, campaign, device, item names) is
-stored as one line of plain text (:func:`shopmind.safety.one_line`).
+stored as one line of plain text (:func:`shopmind.safety.one_line`). The site-search term
+(GA4's ``search_term`` on ``search`` / ``view_search_results``) is what a shopper typed, not
+machine data: it is cleaned instead of refused (see :func:`search_term`).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from shopmind.store.writer import insert_new, insert_new_returning
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 _MAX_ITEMS = 200
 _MONEY_LIMIT = 1e10  # exclusive bound of a Money (NUMERIC(12, 2)) value
+SEARCH_TERM_LIMIT = 255  # characters of a stored search term (the column's size)
 
 
 class EventError(ValueError):
@@ -130,6 +134,23 @@ def _plain(value: Any, field: str, limit: int = 255) -> str | None:
     :func:`_text`, then markup out and entities decoded (:func:`shopmind.safety.one_line`)."""
     text = _text(value, field, limit)
     return (one_line(text) or None) if text is not None else None
+
+
+def search_term(value: Any) -> str | None:
+    """A site-search term as one line of plain text: control characters, lone surrogates,
+    invisible format characters and markup removed, entities decoded, white space collapsed
+    (:func:`shopmind.safety.one_line`), case kept (GA4 keeps it), cut to
+    ``SEARCH_TERM_LIMIT`` characters (GA4 itself cuts parameter values); ``None`` when
+    nothing is left. Only a value that is not text (an object or array) is refused."""
+    if value is None:
+        return None
+    if type(value) is not str:
+        if isinstance(value, Mapping | list):
+            raise EventError("search_term", "must be a string")
+        value = str(value)
+    # A long value is cut before cleaning too (bounds the work; cleaning never lengthens).
+    text = one_line(value[: 4 * SEARCH_TERM_LIMIT])
+    return text[:SEARCH_TERM_LIMIT].rstrip() or None
 
 
 def _number(value: Any, field: str, negative: bool = True) -> float | None:
@@ -248,6 +269,7 @@ def _flatten(raw: Mapping[str, Any]) -> dict[str, Any]:
         "transaction_id",
         "page_location",
         "item_list_id",
+        "search_term",
     ):
         _set_missing(flat, key, params.get(key))
     for key in ("source", "medium", "campaign"):
@@ -313,6 +335,7 @@ def normalize_event(raw: Mapping[str, Any], currency: str = "USD") -> dict[str, 
         "campaign": _plain(g("campaign"), "campaign"),
         "device": _plain(g("device_category"), "device", 32),
         "page": _text(g("page_location"), "page", 2048),
+        "search_term": search_term(g("search_term")),
     }
     event_id = _text(g("event_id"), "event_id", 64)
     # Made from item names as sent, so an event stored before names were cleaned keeps its id.

@@ -212,6 +212,7 @@ class Event(Base):
     campaign: Mapped[str | None] = mapped_column(String(255))
     device: Mapped[str | None] = mapped_column(String(32))
     page: Mapped[str | None] = mapped_column(String(2048))
+    search_term: Mapped[str | None] = mapped_column(String(255))  # search, view_search_results
 
     __table_args__ = (
         Index("ix_events_ts", "ts"),
@@ -492,6 +493,26 @@ class ImportRun(Base):
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
     created_by: Mapped[str] = mapped_column(String(320), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class AdSpend(Base):
+    """Advertising spend per day and traffic source/medium/campaign, imported by the
+    merchant (``shopmind import ad-spend``), for cost per acquisition and ROAS.
+
+    ``campaign`` is ``""`` when the file names none (never NULL), so that the unique key
+    holds on SQLite and PostgreSQL alike: NULLs never collide in a unique constraint."""
+
+    __tablename__ = "ad_spend"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(255))
+    medium: Mapped[str] = mapped_column(String(255))
+    campaign: Mapped[str] = mapped_column(String(255), default="")
+    spend: Mapped[float] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3))
+
+    __table_args__ = (UniqueConstraint("day", "source", "medium", "campaign"),)
 
 
 class ContentDraft(Base):

@@ -1,4 +1,5 @@
-"""Importers: store exports (Shopify, WooCommerce, GA4 events, orders, reviews, pages) → store.
+"""Importers: store exports (Shopify, WooCommerce, GA4 events, orders, reviews, pages, ad
+spend) → store.
 
 Columns are found by header name, never by position. A file imports whole or not at all:
 rows are checked as they stream and written in batches inside one transaction, so any bad
@@ -17,7 +18,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from shopmind.store.db import Store
-from shopmind.store.importers import events, orders, pages, reviews, shopify_products, woocommerce
+from shopmind.store.importers import (
+    events,
+    orders,
+    pages,
+    reviews,
+    shopify_products,
+    spend,
+    woocommerce,
+)
 from shopmind.store.importers.common import (
     ImportFileError,
     ImportResult,
@@ -42,6 +51,7 @@ IMPORTERS: dict[str, Callable[[Store, Options], ImportResult]] = {
     "orders": orders.import_orders,
     "reviews": reviews.import_reviews,
     "pages": pages.import_pages,
+    "ad-spend": spend.import_ad_spend,
 }
 
 __all__ = [

@@ -30,7 +30,7 @@ from sqlalchemy.exc import DBAPIError
 from shopmind.store.db import Store
 from shopmind.store.events import _NESTED, _flatten
 from shopmind.store.importers import events as event_files
-from shopmind.store.importers import orders, pages, reviews, shopify_products, woocommerce
+from shopmind.store.importers import orders, pages, reviews, shopify_products, spend, woocommerce
 from shopmind.store.importers.common import (
     ImportFileError,
     ImportResult,
@@ -64,6 +64,7 @@ EVENT_FIELDS = [
     F("campaign"),
     F("device_category"),
     F("page_location"),
+    F("search_term"),
     F("event_id"),
 ]
 
@@ -218,6 +219,7 @@ def _csv_fields(kind: str, header: list[str]) -> tuple[Sequence[Field], Check | 
         "orders": (orders.GENERIC_FIELDS, orders._check_columns),
         "reviews": (reviews.FIELDS, reviews._check_columns),
         "pages": (pages.FAQ_FIELDS, None),
+        "ad-spend": (spend.FIELDS, None),
     }[kind]
 
 
