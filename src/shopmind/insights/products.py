@@ -82,5 +82,11 @@ def product_conversion(
     for r in tested[:cut]:
         r["underperforms"] = True
     rows = [r for r in rows if r["view_sessions"] >= min_views]
-    rows.sort(key=lambda r: (not r["underperforms"], r["ratio"] if r["ratio"] is not None else 9))
+    rows.sort(
+        key=lambda r: (
+            not r["underperforms"],
+            r["ratio"] if r["ratio"] is not None else 9,
+            r["product_id"],
+        )
+    )
     return rows

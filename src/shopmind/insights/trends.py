@@ -144,7 +144,7 @@ def anomalies(
                     "low": low,
                     "high": high,
                     "direction": "up" if value > high else "down",
-                    "severity": "strong" if abs(value - mid) > 2 * threshold * spread else "mild",
+                    "severity": _severity(value, mid, spread, threshold),
                     "z": round((value - mid) / spread, 2),
                     "change": (value / mid - 1.0) if mid else None,
                 }
@@ -153,6 +153,13 @@ def anomalies(
         out.append(row)
     alerts.sort(key=lambda a: (a["day"], -KPIS.index(a["kpi"])), reverse=True)
     return AnomalyResult(period, weeks, out, alerts)
+
+
+def _severity(value: float, mid: float, spread: float, threshold: float) -> str:
+    """strong: beyond twice the range, or half the expected value gone (or doubled)."""
+    far = abs(value - mid) > 2 * threshold * spread
+    big = bool(mid) and (value <= 0.5 * mid or value >= 2 * mid)
+    return "strong" if far or big else "mild"
 
 
 def _band(
@@ -170,12 +177,15 @@ def _band(
     mid = float(np.median(values))
     spread = MAD_TO_SD * float(np.median(np.abs(values - mid)))
     orders = sum(p["orders"] for p in used)
+    if kpi == "revenue" and not orders:  # no order in those weeks: no scale for a day's revenue
+        return None
     mean_sq = sum(p["order_value_squares"] for p in used) / orders if orders else 0.0
     if kpi == "sessions":
         noise = math.sqrt(max(mid, 1.0))
     elif kpi == "conversion_rate":
-        n = row["sessions"]
-        noise = math.sqrt(max(mid * (1 - mid), 1e-12) / n) if n else 0.0
+        n = row["sessions"]  # the weeks' pooled rate: their median may be 0 in a quiet store
+        rate = sum(p["conversions"] for p in used) / sum(p["sessions"] for p in used)
+        noise = math.sqrt(max(rate * (1 - rate), 1 / n) / n) if n else 0.0
     elif kpi == "revenue":  # compound Poisson: orders × order values
         noise = math.sqrt(max(orders / len(used), 1.0) * mean_sq)
     else:  # aov: the spread of order values over the day's orders
@@ -238,8 +248,8 @@ def _trend_rows(
     falling = [r for r in found if not r["_up"]]
     for r in found:
         del r["_up"]
-    rising.sort(key=lambda r: (r["p_value"], -r["later"]))
-    falling.sort(key=lambda r: (r["p_value"], -r["earlier"]))
+    rising.sort(key=lambda r: (r["p_value"], -r["later"], r["key"]))
+    falling.sort(key=lambda r: (r["p_value"], -r["earlier"], r["key"]))
     return rising, falling
 
 
@@ -290,7 +300,7 @@ def demand(
     catalog = _catalog_words(tables)
     not_found = [
         {"term": t, "searches": a + b, "later": b}
-        for t, (a, b) in sorted(counts.items(), key=lambda kv: -(kv[1][0] + kv[1][1]))
+        for t, (a, b) in sorted(counts.items(), key=lambda kv: (-(kv[1][0] + kv[1][1]), kv[0]))
         if not _found(t, catalog)
     ][:limit]
 
@@ -363,13 +373,19 @@ def _view_trends(
     return named(up), named(down), catnamed(cup), catnamed(cdown)
 
 
-def _words(text: str) -> set[str]:
-    out = set()
-    for w in _WORD.findall(text.lower()):
-        out.add(w)
-        if len(w) > 3 and w.endswith("s"):
-            out.add(w[:-1])
+def _stems(word: str) -> set[str]:
+    """A word and its singular guesses (shoes → shoe, dresses → dress; glass stays)."""
+    out = {word}
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        out.add(word[:-1])
+        if len(word) > 4 and word.endswith(("ses", "xes", "zes", "ches", "shes")):
+            out.add(word[:-2])
     return out
+
+
+def _words(text: str) -> set[str]:
+    """Every word of ``text`` (lower case) with its singular guesses."""
+    return {stem for w in _WORD.findall(text.lower()) for stem in _stems(w)}
 
 
 def _catalog_words(tables: Tables) -> list[tuple[set[str], str]]:
@@ -385,11 +401,15 @@ def _catalog_words(tables: Tables) -> list[tuple[set[str], str]]:
 
 
 def _found(term: str, catalog: list[tuple[set[str], str]]) -> bool:
-    """Whether some active product holds every word of ``term`` (Chinese: the whole term)."""
+    """Whether some active product holds every word of ``term`` (each word as written or as
+    its singular guess). A Chinese term is matched as a whole string — and counts as found
+    when the catalog has no Chinese text at all: nothing can be told then, and "stock it"
+    would be a guess."""
     if _CJK.search(term):
+        if not any(_CJK.search(text) for _, text in catalog):
+            return True
         return any(term in text for _, text in catalog)
-    words = _words(term)
-    if not words:
+    wanted = [_stems(w) for w in _WORD.findall(term.lower())]
+    if not wanted:
         return True
-    base = {w[:-1] if len(w) > 3 and w.endswith("s") else w for w in words}
-    return any(base <= words_ for words_, _ in catalog)
+    return any(all(forms & words for forms in wanted) for words, _ in catalog)
