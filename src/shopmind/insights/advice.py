@@ -448,14 +448,17 @@ PHRASE_PROMPT = (
 )
 
 
-def _numbers(text: str) -> set[str]:
-    return {m.group(0).rstrip(".,") for m in _NUMBER.finditer(text)}
+def _numbers(text: str) -> list[str]:
+    """The numbers of ``text``, each as often as it occurs (a rewording may reorder the
+    sentence, but not drop, add, repeat or change a number)."""
+    return sorted(m.group(0).rstrip(".,") for m in _NUMBER.finditer(text))
 
 
 def phrase(recs: list[dict[str, Any]], model: Any, max_tokens: int = 120) -> list[dict[str, Any]]:
     """Let ``model`` (a :class:`shopmind.models.llm.LanguageModel`) reword each text; a
-    rewording is kept only if it holds exactly the template's numbers and every quoted
-    term, else the template stays. The notes are data: the model is told so."""
+    rewording is kept only if it holds exactly the template's numbers (as often) and every
+    quoted term and named channel, product or search term, else the template stays. The
+    notes are data: the model is told so."""
     from shopmind.models.llm import LLMError
 
     for r in recs:
@@ -470,7 +473,9 @@ def phrase(recs: list[dict[str, Any]], model: Any, max_tokens: int = 120) -> lis
         except LLMError:  # a model server down leaves the templates
             continue
         text = " ".join(text.split())
-        quoted = re.findall(r"“([^”]+)”", r["text"])
-        if text and _numbers(text) == _numbers(r["text"]) and all(q in text for q in quoted):
+        names = re.findall(r"“([^”]+)”", r["text"]) + [
+            str(v) for k, v in r["evidence"].items() if k in ("channel", "title", "term") and v
+        ]
+        if text and _numbers(text) == _numbers(r["text"]) and all(n in text for n in names):
             r["text"], r["phrased_by"] = text, "model"
     return recs
