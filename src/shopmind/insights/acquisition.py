@@ -24,7 +24,16 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from shopmind.insights.common import Period, change, clean, in_period, ratio, session_key, wilson
+from shopmind.insights.common import (
+    Period,
+    change,
+    clean,
+    flag,
+    in_period,
+    ratio,
+    session_key,
+    wilson,
+)
 from shopmind.insights.engine import InsightsError, Tables
 
 MODELS = ("first_touch", "last_touch", "linear", "position_based")
@@ -67,27 +76,43 @@ class AcquisitionResult:
 
 def sessions_table(tables: Tables, period: Period) -> ir.Table:
     """One row per session starting in ``period``: the shopper, its start, channel, device,
-    whether it bought and its purchase value."""
+    its purchases and their value (a transaction sent twice counts once, in the session of
+    its first event)."""
     e = tables.events
-    ev = e.filter(e.ts >= period.lo, e.ts < ibis.literal(period.hi) + ibis.interval(days=1))
-    ev = ev.mutate(
-        unit=session_key(ev),
-        bought=(ev.name == "purchase").cast("int64"),
-        paid=ibis.ifelse(ev.name == "purchase", ibis.coalesce(ev.value, 0.0), 0.0),
-    )
+    day = ibis.interval(days=1)  # a session's events lie within a day of its start
+    ev = e.filter(e.ts >= ibis.literal(period.lo) - day, e.ts < ibis.literal(period.hi) + day)
+    ev = ev.mutate(unit=session_key(ev))
     s = ev.group_by(["unit", "user_id"]).agg(
         start=ev.ts.min(),
         source=ev.source.argmin(ev.ts),
         medium=ev.medium.argmin(ev.ts),
         campaign=ev.campaign.argmin(ev.ts),
         device=ev.device.argmin(ev.ts),
-        purchases=ev.bought.sum(),
-        revenue=ev.paid.sum(),
     )
-    return s.filter(in_period(s.start, period)).mutate(
-        source=ibis.coalesce(s.source, "(direct)"),
-        medium=ibis.coalesce(s.medium, "(none)"),
-        campaign=ibis.coalesce(s.campaign, "(not set)"),
+    s = s.filter(in_period(s.start, period))
+    p = purchases(ev)
+    bought = p.group_by(buy_unit=p.unit).agg(n=p.count(), paid=ibis.coalesce(p.amount, 0.0).sum())
+    j = s.left_join(bought, s.unit == bought.buy_unit)
+    return j.select(
+        "unit", "user_id", "start", "device",
+        source=ibis.coalesce(j.source, "(direct)"),
+        medium=ibis.coalesce(j.medium, "(none)"),
+        campaign=ibis.coalesce(j.campaign, "(not set)"),
+        purchases=ibis.coalesce(j.n, 0),
+        revenue=ibis.coalesce(j.paid, 0.0),
+    )  # fmt: skip
+
+
+def purchases(ev: ir.Table) -> ir.Table:
+    """One row per purchase among events ``ev`` (with their session ``unit``): a transaction
+    sent twice is one purchase, of the shopper, session and moment of its first event."""
+    buys = ev.filter(ev.name == "purchase")
+    buys = buys.mutate(conv=ibis.coalesce(buys.transaction_id, buys.event_id))
+    return buys.group_by("conv").agg(
+        buyer=buys.user_id.argmin(buys.ts),
+        unit=buys.unit.argmin(buys.ts),
+        at=buys.ts.min(),
+        amount=buys.value.max(),
     )
 
 
@@ -121,45 +146,18 @@ def acquisition(
     s = s.mutate(channel=_channel(s, level))
     per = s.group_by("channel").agg(
         sessions=s.count(),
-        conversions=(s.purchases > 0).cast("int64").sum(),
+        conversions=flag(s.purchases > 0).sum(),
         revenue=s.revenue.sum(),
         users=s.user_id.nunique(),
     )
-    frame = tables.execute(per.order_by([ibis.desc("sessions"), "channel"]).limit(limit))
+    frame = tables.execute(per.order_by([ibis.desc("sessions"), "channel"]))
     credit = _attribution(tables, period, level, lookback_days)
     spend = _spend(tables, period, level)
-    channels = []
-    for row in frame.to_dict("records"):
-        key = str(row["channel"])
-        n, k = int(row["sessions"]), int(row["conversions"])
-        low, high = wilson(k, n)
-        c: dict[str, Any] = {
-            "channel": key,
-            "sessions": n,
-            "users": int(row["users"]),
-            "conversions": k,
-            "conversion_rate": ratio(k, n),
-            "conversion_ci": [low, high],
-            "revenue": round(float(clean(row["revenue"]) or 0.0), 2),
-            "attributed": {
-                m: credit.get(key, {}).get(m, {"conversions": 0.0, "revenue": 0.0}) for m in MODELS
-            },
-        }
-        c["spend"] = spend.get(key)
-        chosen = c["attributed"][model]
-        c["cpa"] = ratio(c["spend"], chosen["conversions"]) if c["spend"] is not None else None
-        c["roas"] = ratio(chosen["revenue"], c["spend"]) if c["spend"] else None
-        channels.append(c)
-    seen = {c["channel"] for c in channels}
-    for key, amount in spend.items():  # paid for, but no session arrived
-        if key not in seen:
-            empty = {m: {"conversions": 0.0, "revenue": 0.0} for m in MODELS}
-            channels.append(
-                {"channel": key, "sessions": 0, "users": 0, "conversions": 0,
-                 "conversion_rate": None, "conversion_ci": [None, None], "revenue": 0.0,
-                 "spend": amount, "cpa": None, "roas": 0.0 if amount else None,
-                 "attributed": empty}
-            )  # fmt: skip
+    rows = {str(r["channel"]): r for r in frame.to_dict("records")}
+    # channels credited for a purchase from a session before the period, or paid for
+    # without a session, follow the channels with sessions
+    keys = list(rows) + sorted((set(credit) | set(spend)) - set(rows))
+    channels = [_channel_row(k, rows.get(k), credit, spend, model) for k in keys[:limit]]
     result = AcquisitionResult(
         period,
         level,
@@ -175,11 +173,44 @@ def acquisition(
     return result
 
 
+def _channel_row(
+    key: str,
+    row: dict[str, Any] | None,
+    credit: dict[str, dict[str, dict[str, float]]],
+    spend: dict[str, float],
+    model: str,
+) -> dict[str, Any]:
+    n = int(row["sessions"]) if row else 0
+    k = int(row["conversions"]) if row else 0
+    low, high = wilson(k, n)
+    none = {"conversions": 0.0, "revenue": 0.0}
+    raw = {m: credit.get(key, {}).get(m, none) for m in MODELS}
+    attributed = {
+        m: {"conversions": round(v["conversions"], 3), "revenue": round(v["revenue"], 2)}
+        for m, v in raw.items()
+    }
+    cost = spend.get(key)
+    chosen = raw[model]
+    return {
+        "channel": key,
+        "sessions": n,
+        "users": int(row["users"]) if row else 0,
+        "conversions": k,
+        "conversion_rate": ratio(k, n),
+        "conversion_ci": [low, high],
+        "revenue": round(float(clean(row["revenue"]) or 0.0), 2) if row else 0.0,
+        "attributed": attributed,
+        "spend": cost,
+        "cpa": ratio(cost, chosen["conversions"]) if cost is not None else None,
+        "roas": ratio(chosen["revenue"], cost) if cost else None,
+    }
+
+
 def _totals(tables: Tables, s: ir.Table, spend: dict[str, float]) -> dict[str, Any]:
     row = tables.execute(
         s.aggregate(
             sessions=s.count(),
-            conversions=(s.purchases > 0).cast("int64").sum(),
+            conversions=flag(s.purchases > 0).sum(),
             revenue=s.revenue.sum(),
             users=s.user_id.nunique(),
         )
@@ -201,16 +232,14 @@ def _totals(tables: Tables, s: ir.Table, spend: dict[str, float]) -> dict[str, A
 def _attribution(
     tables: Tables, period: Period, level: str, lookback_days: int
 ) -> dict[str, dict[str, dict[str, float]]]:
-    """Per channel and model: attributed conversions (fractions) and revenue."""
+    """Per channel and model: attributed conversions (fractions) and revenue, unrounded
+    (CPA and ROAS divide these; the result shows them rounded)."""
     e = tables.events
-    buys = e.filter(e.name == "purchase", in_period(e.ts, period))
-    buys = buys.mutate(conv=ibis.coalesce(buys.transaction_id, buys.event_id))
-    buys = buys.group_by("conv").agg(
-        buyer=buys.user_id.argmin(buys.ts), at=buys.ts.min(), amount=buys.value.max()
-    )
+    ev = e.filter(e.name == "purchase", in_period(e.ts, period))
+    buys = purchases(ev.mutate(unit=session_key(ev))).select("conv", "buyer", "at", "amount")
     wide = Period(period.start - _days(lookback_days), period.end)
     s = sessions_table(tables, wide)
-    s = s.mutate(channel=_channel(s, level)).select("user_id", "start", "channel")
+    s = s.mutate(channel=_channel(s, level)).select("unit", "user_id", "start", "channel")
     j = buys.join(
         s,
         [
@@ -219,14 +248,14 @@ def _attribution(
             s.start >= buys.at - ibis.interval(days=lookback_days),
         ],
     )
-    w = ibis.window(group_by=j.conv, order_by=j.start)
+    w = ibis.window(group_by=j.conv, order_by=[j.start, j.unit])  # the same on every engine
     whole = ibis.window(group_by=j.conv)
     j = j.mutate(pos=ibis.row_number().over(w), n=j.start.count().over(whole))
     first, last = j.pos == 0, j.pos == j.n - 1
     middle_share = 0.2 / (j.n - 2).cast("float64")
     j = j.mutate(
-        first_touch=first.cast("float64"),
-        last_touch=last.cast("float64"),
+        first_touch=ibis.ifelse(first, 1.0, 0.0),
+        last_touch=ibis.ifelse(last, 1.0, 0.0),
         linear=1.0 / j.n.cast("float64"),
         position_based=ibis.cases(
             (j.n == 1, 1.0),
@@ -245,8 +274,8 @@ def _attribution(
     for row in frame.to_dict("records"):
         out[str(row["channel"])] = {
             m: {
-                "conversions": round(float(clean(row[f"{m}_c"]) or 0.0), 3),
-                "revenue": round(float(clean(row[f"{m}_r"]) or 0.0), 2),
+                "conversions": float(clean(row[f"{m}_c"]) or 0.0),
+                "revenue": float(clean(row[f"{m}_r"]) or 0.0),
             }
             for m in MODELS
         }

@@ -9,7 +9,7 @@ by definition); a cohort's later months that have not ended by ``as_of`` are lef
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from shopmind.insights.common import clean
@@ -66,13 +66,14 @@ def cohorts(
     frame = tables.execute(per)
     sizes = tables.execute(size)
     last = as_of.year * 12 + as_of.month - 1
+    ended = last if (as_of + timedelta(days=1)).day == 1 else last - 1  # the last whole month
     lo = last - months if first is None else first.year * 12 + first.month - 1
     table: dict[int, dict[str, Any]] = {}
     for row in sizes.to_dict("records"):
         m0 = int(row["m0"])
         if m0 < lo:
             continue
-        reach = last - m0  # month offsets that have begun by as_of
+        reach = max(ended - m0, 0)  # month offsets that have ended by as_of (and month 0)
         table[m0] = {
             "cohort": f"{m0 // 12:04d}-{m0 % 12 + 1:02d}",
             "customers": int(row["customers"]),

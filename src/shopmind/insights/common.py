@@ -85,6 +85,12 @@ def session_key(e: ir.Table) -> ir.StringValue:
     return ibis.coalesce(e.user_id.concat("|", e.session_id), e.user_id.concat("|day|", day))
 
 
+def flag(condition: ir.BooleanValue) -> ir.IntegerValue:
+    """1 where ``condition`` holds, else 0 (NULL too). Not ``condition.cast("int64")``:
+    PostgreSQL casts a boolean to ``integer`` only, never to ``bigint`` or a float."""
+    return ibis.ifelse(condition, 1, 0)
+
+
 def in_period(column: ir.TimestampValue, period: Period) -> ir.BooleanValue:
     return (column >= period.lo) & (column < period.hi)
 

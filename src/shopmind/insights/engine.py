@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import pathlib
 import threading
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -127,11 +128,13 @@ def open_tables(store: Store, backend: Backend = "duckdb", **options: Any) -> Ta
                 f"this store is {store.dialect} (use duckdb)"
             )
         url = make_url(store.url)
+        # the URL's parameters (a search_path in ``options``, sslmode …) hold here too
         con = ibis.postgres.connect(
             host=url.host, port=url.port, user=url.username, password=url.password,
-            database=url.database,
+            database=url.database, **_query(url),
         )  # fmt: skip
-        return Tables("postgres", con, _typed(con, set(con.list_tables())))
+        found = set(con.list_tables()) & set(TABLES)
+        return Tables("postgres", con, _typed(con, {n: con.table(n) for n in found}))
     if backend == "spark":
         path = options.get("path")
         if not path:
@@ -164,7 +167,11 @@ def _duckdb_over_store(store: Store) -> Tables:
         raw.execute(f"ATTACH {_quote(url.database)} AS store (TYPE sqlite, READ_ONLY)")
     elif url.get_backend_name() == "postgresql":
         raw.execute(f"LOAD '{_extension('postgres_scanner')}'")
-        raw.execute(f"ATTACH {_quote(_libpq(url))} AS store (TYPE postgres, READ_ONLY)")
+        schema = inspect(store.engine).default_schema_name  # the URL's search_path, if set
+        raw.execute(
+            f"ATTACH {_quote(_libpq(url))} AS store "
+            f"(TYPE postgres, READ_ONLY, SCHEMA {_quote(schema or 'public')})"
+        )
     else:  # an in-memory SQLite store (tests): copy its tables over
         raw.execute("CREATE SCHEMA store")
         for name in names & set(TABLES):
@@ -193,7 +200,13 @@ def _libpq(url: Any) -> str:
         "host": url.host, "port": url.port, "dbname": url.database, "user": url.username,
         "password": url.password,
     }  # fmt: skip
+    parts.update(_query(url))
     return " ".join(f"{k}={_libpq_value(str(v))}" for k, v in parts.items() if v is not None)
+
+
+def _query(url: Any) -> dict[str, str]:
+    """The URL's connection parameters (``?options=-csearch_path%3Dx&sslmode=require``)."""
+    return {k: v if isinstance(v, str) else v[-1] for k, v in url.query.items()}
 
 
 def _libpq_value(value: str) -> str:
@@ -230,18 +243,19 @@ def _read_frame(store: Store, table: str) -> Any:
         return pd.read_sql_table(table, conn)
 
 
-def _typed(con: Any, present_tables: set[str]) -> dict[str, ir.Table]:
-    """Ibis tables with every expected column, for a backend that holds the tables itself."""
+def _typed(con: Any, present: Mapping[str, ir.Table]) -> dict[str, ir.Table]:
+    """Ibis tables with every expected column, for a backend that holds the tables itself
+    (``present``: the tables found, by name); a missing table is an empty one."""
     out = {}
     for name, cols in COLUMNS.items():
-        if name in present_tables:
-            t = con.table(name)
+        if name in present:
+            t = present[name]
             have = set(t.columns)
             out[name] = t.select(
                 **{c: (t[c].cast(k) if c in have else ibis.null(k)) for c, k in cols.items()}
             )
-        else:
-            out[name] = ibis.memtable({c: [] for c in cols}, schema=cols)
+        else:  # typed through Arrow: empty pandas columns are float64 and would not cast
+            out[name] = ibis.memtable(ibis.schema(cols).to_pyarrow().empty_table())
     return out
 
 
@@ -253,17 +267,38 @@ def from_frames(
 ) -> Tables:
     """Tables from in-memory frames (pandas or Arrow), keyed by table name; for the tests,
     the benchmark and files outside the store. Missing tables are empty."""
-    if backend == "duckdb":
-        con = ibis.duckdb.connect(threads=_threads())
-    elif backend == "spark":
-        con = ibis.pyspark.connect(session or spark_session())
-    else:
-        raise InsightsError(f"frames can be read by duckdb or spark, not {backend}")
-    for name, frame in frames.items():
+    for name in frames:
         if name not in COLUMNS:
             raise InsightsError(f"unknown table {name!r}; expected one of {', '.join(TABLES)}")
-        con.create_table(name, _conformed(name, frame), overwrite=True)
-    return Tables(backend, con, _typed(con, set(frames)))
+    if backend == "duckdb":
+        con = ibis.duckdb.connect(threads=_threads())
+        raw = con.con
+        # registered and copied in SQL, not con.create_table: Ibis 12's create_table builds
+        # its DROP in a way sqlglot 30 renders without the table's name
+        for name, frame in frames.items():
+            raw.register(f"_copy_{name}", _conformed(name, frame))
+            raw.execute(f'CREATE TABLE "{name}" AS SELECT * FROM "_copy_{name}"')
+            raw.unregister(f"_copy_{name}")
+        found = {name: con.table(name) for name in frames}
+    elif backend == "spark":
+        spark = session or spark_session()
+        con = ibis.pyspark.connect(spark)
+        found = {}
+        for name, frame in frames.items():
+            view = _view_name(name)
+            spark.createDataFrame(_conformed(name, frame)).createOrReplaceTempView(view)
+            found[name] = con.table(view)
+    else:
+        raise InsightsError(f"frames can be read by duckdb or spark, not {backend}")
+    return Tables(backend, con, _typed(con, found))
+
+
+def _view_name(table: str) -> str:
+    """A Spark temporary view name of its own: views are shared by the whole session, so two
+    sets of tables in one session must not replace each other's ``events``. (Temporary
+    views, not ``create_table``, which would write managed tables under
+    ``./spark-warehouse``.)"""
+    return f"shopmind_{table}_{uuid.uuid4().hex[:12]}"
 
 
 def _conformed(table: str, frame: Any) -> Any:
@@ -302,9 +337,11 @@ def from_parquet(
         con = ibis.pyspark.connect(session or spark_session())
     else:
         raise InsightsError(f"Parquet folders are read by duckdb or spark, not {backend}")
-    for name, source in found.items():
-        con.read_parquet(source, table_name=name)
-    return Tables(backend, con, _typed(con, set(found)))
+    tables = {
+        name: con.read_parquet(source, table_name=_view_name(name) if backend == "spark" else name)
+        for name, source in found.items()
+    }
+    return Tables(backend, con, _typed(con, tables))
 
 
 def _parquet_source(root: pathlib.Path, name: str) -> str | None:
@@ -352,6 +389,7 @@ def spark_session() -> Any:
             SparkSession.builder.master(os.environ.get("SHOPMIND_SPARK_MASTER", "local[2]"))
             .appName("shopmind-insights")
             .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.shuffle.partitions", "8")
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")

@@ -2,12 +2,14 @@
 
 Steps are GA4 event names, by default ``view_item → add_to_cart → begin_checkout →
 purchase``. A unit — a session, or a shopper with ``unit="user"`` — enters the funnel with
-its first event of the first step inside the period and reaches step *k* with an event of
-step *k* at or after the moment it reached the last required step before it, within the
-conversion window from entering (the whole session when no window is given for sessions;
-seven days for shoppers). An optional step is counted when it happens but a unit may skip
-it. Breakdowns put each unit in the group of its entering event (its day or week, source,
-medium, campaign, device, product) or of its customer (RFM segment).
+its first event of the first step when that falls inside the period (a shopper: its first
+inside the period; a session begun before the period with one entered then), and reaches
+step *k* with an event of step *k* at or after the moment it reached the last required
+step before it, within the conversion window from entering (the whole session when no
+window is given for sessions; seven days for shoppers). An optional step is counted when
+it happens but a unit may skip it. Breakdowns put each unit in the group of its entering
+event (its day or week, source, medium, campaign, device, product) or of its customer
+(RFM segment).
 
 >>> result = funnel(tables, Period(date(2026, 1, 1), date(2026, 1, 31)), by="source")
 ...                                                              # doctest: +SKIP
@@ -22,7 +24,16 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from shopmind.insights.common import Period, change, clean, in_period, ratio, session_key, wilson
+from shopmind.insights.common import (
+    Period,
+    change,
+    clean,
+    flag,
+    in_period,
+    ratio,
+    session_key,
+    wilson,
+)
 from shopmind.insights.engine import InsightsError, Tables
 
 DEFAULT_STEPS = ("view_item", "add_to_cart", "begin_checkout", "purchase")
@@ -119,13 +130,19 @@ def parse_steps(
             raise InsightsError(f"funnel step {raw!r} is not an event name")
         out.append(FunnelStep(name, raw.endswith("?") or name in optional))
     if len(out) < 2:
-        raise InsightsError("a funnel needs at least two steps")
+        named = ", ".join(s.name for s in out) or "none"
+        raise InsightsError(f"a funnel needs at least two steps, not only {named}")
     if len(out) > MAX_STEPS:
         raise InsightsError(f"a funnel has at most {MAX_STEPS} steps")
-    if out[0].optional or out[-1].optional:
-        raise InsightsError("the first and the last funnel steps cannot be optional")
-    if len({s.name for s in out}) != len(out):
-        raise InsightsError("a funnel step is named twice")
+    for end in (out[0], out[-1]):
+        if end.optional:
+            raise InsightsError(
+                f"the first and the last funnel steps cannot be optional: {end.name!r}"
+            )
+    names = [s.name for s in out]
+    for name in names:
+        if names.count(name) > 1:
+            raise InsightsError(f"the funnel step {name!r} is named twice")
     return out
 
 
@@ -177,8 +194,10 @@ def _reached(
     e = tables.events
     slack = ibis.interval(minutes=window) if window else ibis.interval(days=1)
     hi = ibis.literal(period.hi) + slack
+    # a session that began before the period entered then (a day covers any session)
+    lo = ibis.literal(period.lo) - ibis.interval(days=1) if unit == "session" else period.lo
     names = [s.name for s in steps]
-    ev = e.filter(e.name.isin(names), e.ts >= period.lo, e.ts < hi)
+    ev = e.filter(e.name.isin(names), e.ts >= lo, e.ts < hi)
     ev = ev.mutate(unit=session_key(ev) if unit == "session" else ev.user_id)
     first = ev.filter(ev.name == steps[0].name)
     cur = first.group_by("unit").agg(
@@ -211,7 +230,7 @@ def _reached(
 def _counts(reached: ir.Table, steps: list[FunnelStep]) -> dict[str, Any]:
     out: dict[str, Any] = {"n0": reached.count()}
     for k in range(1, len(steps)):
-        out[f"n{k}"] = reached[f"t{k}"].notnull().cast("int64").sum()
+        out[f"n{k}"] = flag(reached[f"t{k}"].notnull()).sum()
     out["value"] = reached.value.sum()
     return out
 
@@ -271,13 +290,15 @@ def _groups(
     for row in frame.to_dict("records"):
         units = [int(clean(row[f"n{k}"]) or 0) for k in range(len(steps))]
         low, high = wilson(units[-1], units[0])
-        value = clean(row["value"]) if steps[-1].name == "purchase" else None
+        value = None
+        if steps[-1].name == "purchase":  # nothing bought is 0.0, as in the totals
+            value = round(float(clean(row["value"]) or 0.0), 2)
         group = {
             "key": str(row["key"]),
             "units": units,
             "conversion": ratio(units[-1], units[0]),
             "conversion_ci": [low, high],
-            "value": round(float(value), 2) if value is not None else None,
+            "value": value,
         }
         if by == "product":
             group["title"] = titles.get(str(row["key"]))

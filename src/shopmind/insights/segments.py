@@ -29,7 +29,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from shopmind.insights.common import clean, records
+from shopmind.insights.common import clean, flag, records
 from shopmind.insights.engine import InsightsError, Tables
 
 SEGMENTS = (
@@ -146,7 +146,7 @@ def segments(tables: Tables, as_of: date) -> SegmentsResult:
         avg_orders=t.orders.mean(),
         avg_monetary=t.monetary.mean(),
         avg_recency_days=t.recency_days.mean(),
-        marketable=t.accepts_marketing.fill_null(False).cast("int64").sum(),
+        marketable=flag(t.accepts_marketing).sum(),
     )
     frame = tables.execute(agg)
     found = {r["segment"]: r for r in records(frame)}
