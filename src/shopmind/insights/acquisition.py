@@ -142,7 +142,28 @@ def acquisition(
         )
     if not 1 <= lookback_days <= 90:
         raise InsightsError("the attribution look-back must be 1 to 90 days")
-    s = sessions_table(tables, period)
+    # One pass over the events for every session the answer needs — the period, the
+    # look-back before it and the period before — kept while the parts are computed.
+    previous = period.previous()
+    first = min(period.start - _days(lookback_days), previous.start if compare else period.start)
+    wide = tables.cache(sessions_table(tables, Period(first, period.end)))
+    try:
+        return _acquisition(tables, wide, period, level, model, lookback_days, compare, limit)
+    finally:
+        tables.release(wide)
+
+
+def _acquisition(
+    tables: Tables,
+    wide: ir.Table,
+    period: Period,
+    level: str,
+    model: str,
+    lookback_days: int,
+    compare: bool,
+    limit: int,
+) -> AcquisitionResult:
+    s = wide.filter(in_period(wide.start, period))
     s = s.mutate(channel=_channel(s, level))
     per = s.group_by("channel").agg(
         sessions=s.count(),
@@ -151,7 +172,7 @@ def acquisition(
         users=s.user_id.nunique(),
     )
     frame = tables.execute(per.order_by([ibis.desc("sessions"), "channel"]))
-    credit = _attribution(tables, period, level, lookback_days)
+    credit = _attribution(tables, period, level, lookback_days, wide)
     spend = _spend(tables, period, level)
     rows = {str(r["channel"]): r for r in frame.to_dict("records")}
     # channels credited for a purchase from a session before the period, or paid for
@@ -168,8 +189,9 @@ def acquisition(
         has_spend=bool(spend),
     )
     if compare:
-        before = sessions_table(tables, period.previous())
-        result.previous_totals = _totals(tables, before, _spend(tables, period.previous(), level))
+        previous = period.previous()
+        before = wide.filter(in_period(wide.start, previous))
+        result.previous_totals = _totals(tables, before, _spend(tables, previous, level))
     return result
 
 
@@ -230,7 +252,7 @@ def _totals(tables: Tables, s: ir.Table, spend: dict[str, float]) -> dict[str, A
 
 
 def _attribution(
-    tables: Tables, period: Period, level: str, lookback_days: int
+    tables: Tables, period: Period, level: str, lookback_days: int, sessions: ir.Table
 ) -> dict[str, dict[str, dict[str, float]]]:
     """Per channel and model: attributed conversions (fractions) and revenue, unrounded
     (CPA and ROAS divide these; the result shows them rounded)."""
@@ -238,7 +260,7 @@ def _attribution(
     ev = e.filter(e.name == "purchase", in_period(e.ts, period))
     buys = purchases(ev.mutate(unit=session_key(ev))).select("conv", "buyer", "at", "amount")
     wide = Period(period.start - _days(lookback_days), period.end)
-    s = sessions_table(tables, wide)
+    s = sessions.filter(in_period(sessions.start, wide))
     s = s.mutate(channel=_channel(s, level)).select("unit", "user_id", "start", "channel")
     j = buys.join(
         s,

@@ -108,6 +108,16 @@ class Tables:
         with self.lock:
             return self.con.execute(expr)
 
+    def cache(self, expr: ir.Table) -> ir.Table:
+        """``expr`` computed once and kept (a temporary table, Spark's cache) until
+        :meth:`release`: for a part that several queries read."""
+        with self.lock:
+            return expr.cache()
+
+    def release(self, cached: ir.Table) -> None:
+        with self.lock:
+            cached.release()
+
     def close(self) -> None:
         if self.backend != "spark":  # the Spark session belongs to whoever made it
             self.con.disconnect()
