@@ -176,13 +176,19 @@ def funnel(
 
         segments = segment_table(tables, period.end)
     reached = _reached(tables, period, parsed, unit, window_minutes)
-    totals, value = _totals(tables, reached, parsed)
-    result = FunnelResult(period, unit, parsed, window_minutes, totals, value, by)
-    if compare:
-        before = _reached(tables, period.previous(), parsed, unit, window_minutes)
-        result.previous, result.previous_value = _totals(tables, before, parsed)
-    if by is not None:
-        result.groups = _groups(tables, reached, parsed, by, segments, limit)
+    if by is not None:  # read twice: for the totals and for the groups
+        reached = tables.cache(reached)
+    try:
+        totals, value = _totals(tables, reached, parsed)
+        result = FunnelResult(period, unit, parsed, window_minutes, totals, value, by)
+        if compare:
+            before = _reached(tables, period.previous(), parsed, unit, window_minutes)
+            result.previous, result.previous_value = _totals(tables, before, parsed)
+        if by is not None:
+            result.groups = _groups(tables, reached, parsed, by, segments, limit)
+    finally:
+        if by is not None:
+            tables.release(reached)
     return result
 
 
