@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -462,3 +463,31 @@ def test_read_transactions_csv_structural_errors(tmp_path: Path) -> None:
     with pytest.raises(CLVInputError, match="no transactions after the header"):
         read_transactions_csv(_write(tmp_path, "customer_id,date,amount\n"))
     assert issubclass(CLVInputError, ValueError)
+
+
+def test_the_prior_is_weak_on_a_long_history(cdnow_summary: pd.DataFrame) -> None:
+    # On CDNOW's 2,357 customers the log-normal prior on a and b moves them little.
+    s = cdnow_summary
+    plain = BetaGeo().fit(s["frequency"], s["recency"], s["T"])
+    prior = BetaGeo(prior_sd=2.0).fit(s["frequency"], s["recency"], s["T"])
+    np.testing.assert_allclose((prior.a_, prior.b_), (plain.a_, plain.b_), rtol=0.05)
+
+
+def test_the_prior_keeps_a_short_history_off_the_edge() -> None:
+    # Forty customers seen for six weeks: too little to tell how they drop out. The plain
+    # fit often runs a and b to the edge; the prior keeps them inside, and the expected
+    # purchases stay within reach of what the customers showed.
+    rng = np.random.default_rng(11)
+    edge = 0
+    for _ in range(20):
+        sim = simulate_bgnbd(rng, rng.integers(4, 7, 40).astype(float))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            plain = BetaGeo().fit(sim["x"], sim["t_x"], sim["T"])
+            prior = BetaGeo(prior_sd=2.0).fit(sim["x"], sim["t_x"], sim["T"])
+        edge += min(plain.a_, plain.b_) < 1e-4 or max(plain.a_, plain.b_) > 1e4
+        assert 1e-3 < prior.a_ < 1e3 and 1e-3 < prior.b_ < 1e3
+        year = prior.expected_purchases(52.0, sim["x"], sim["t_x"], sim["T"])
+        shown = (sim["x"] + 1) / sim["T"] * 52.0  # purchases a year the history shows
+        assert np.all(year <= 3 * shown.max())
+    assert edge >= 1  # the case the prior is for does happen

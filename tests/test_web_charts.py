@@ -56,6 +56,15 @@ def hostile_charts() -> list[Chart]:
             mark="area",
         ),
         charts.daily_chart([], Series(HOSTILE, []), title=title),  # the empty chart
+        charts.band_chart(
+            DAYS[:3],
+            Series(HOSTILE, [5.0, 9.0, None], "count"),
+            [1.0, None, 2.0],
+            [8.0, None, 7.0],
+            title=title,
+            flagged=[False, True, False],
+            range_label=HOSTILE,
+        ),
     ]
 
 
@@ -167,6 +176,27 @@ def test_bar_chart_keeps_the_order_and_labels_each_bar() -> None:
     assert drawn.index("google / cpc") < drawn.index("(direct) / (none)")
 
 
+def test_band_chart_marks_the_flagged_days_and_tables_the_range() -> None:
+    band = charts.band_chart(
+        DAYS[:3],
+        Series("Revenue", [100.0, 400.0, 120.0], "currency", "USD"),
+        [80.0, 90.0, None],
+        [150.0, 160.0, None],
+        title="Revenue against its range",
+        flagged=[False, True, False],
+    )
+    assert band.columns == ("Date", "Revenue", "Expected range")
+    assert band.rows[0] == ("Mar 1, 2024", "$100.00", "$80.00 – $150.00")
+    assert band.rows[1][2] == "$90.00 – $160.00 ⚠"  # the flagged day
+    assert band.rows[2][2] == "–"  # no range: too little history
+    layers = band.spec["layer"]
+    assert [layer["mark"]["type"] for layer in layers] == ["area", "line", "point"]
+    assert layers[2]["transform"] == [{"filter": "datum.flag"}]
+    assert charts.band_chart(
+        DAYS[:2], Series("n", [None, None]), [None, None], [None, None], title="t"
+    ).empty
+
+
 def test_stacked_shares_per_period() -> None:
     chart = charts.stacked_chart(
         DAYS[::7],
@@ -255,6 +285,7 @@ def test_every_builder_emits_valid_vega_lite(hostile_charts: list[Chart]) -> Non
     schema = load_schema()
     built = [
         *hostile_charts[:3],
+        hostile_charts[4],
         charts.stacked_chart(DAYS[:2], [Series("a", [1, 2], "count")], title="t"),
         charts.sentiment_share_by_month([{"month": "2026-01", "positive": 1}]),
     ]

@@ -74,7 +74,12 @@ def create_app(
     app.state.store = app_store
     app.state.jobs = None  # the JobRunner, started by the first job (api.deps.job_runner)
     install_limits(app, settings)
-    uploads = {UPLOAD_PATH: lambda: app.state.settings.upload_max_mb * 2**20}
+    upload_limit = lambda: app.state.settings.upload_max_mb * 2**20  # noqa: E731
+    # the paths that take files: imports, and experiments (dashboard and API)
+    uploads = {
+        path: upload_limit
+        for path in (UPLOAD_PATH, "/insights/experiments", "/v1/insights/experiments")
+    }
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes, larger=uploads)
     app.add_exception_handler(BatchError, _batch_rejected)
     app.add_exception_handler(RequestValidationError, validation_error_handler)

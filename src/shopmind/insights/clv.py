@@ -335,13 +335,18 @@ class BetaGeo(_Fitted):
     While alive a customer buys as a Poisson process with rate λ ~ Gamma(shape ``r_``,
     rate ``alpha_``) per period; after each repeat purchase they drop out with probability
     p ~ Beta(``a_``, ``b_``). ``penalizer`` adds ``penalizer * sum(params**2)`` to the mean
-    negative log-likelihood (0: plain maximum likelihood).
+    negative log-likelihood (0: plain maximum likelihood). ``prior_sd`` puts a weak
+    log-normal prior, centred on 1 with that spread in log space, on every parameter: on a
+    short or small history the plain fit can run to an edge — a, b → 0 (every customer
+    either drops at once or never), r, α → ∞ (every customer buys at the same rate) — and
+    the prior keeps it inside (None: no prior). Meant for periods of weeks.
     """
 
     _params = ("r", "alpha", "a", "b")
 
-    def __init__(self, penalizer: float = 0.0) -> None:
+    def __init__(self, penalizer: float = 0.0, prior_sd: float | None = None) -> None:
         self.penalizer = penalizer
+        self.prior_sd = prior_sd
 
     def fit(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> BetaGeo:
         """Fit on per-customer repeat purchases, recency and age (periods). Returns self."""
@@ -350,12 +355,17 @@ class BetaGeo(_Fitted):
         (x, t_x, age), weights = _unique_rows(x, t_x, age)
         n = weights.sum()
 
+        prior = 0.0 if self.prior_sd is None else 1.0 / (self.prior_sd**2 * n)
+        on_ab = np.ones(4)
+
         def objective(log_params: FloatArray) -> tuple[float, FloatArray]:
             params = np.exp(log_params)
             ll, grad = _bgnbd_ll_grad(params, x, t_x, age)
             value = -(weights @ ll) / n + self.penalizer * np.sum(params**2)
+            value += 0.5 * prior * np.sum(on_ab * log_params**2)
             d_params = -(grad @ weights) / n + 2 * self.penalizer * params
-            return float(value), d_params * params  # chain rule to log-parameters
+            # chain rule to log-parameters, plus the prior's own gradient there
+            return float(value), d_params * params + prior * on_ab * log_params
 
         scale = max(float(np.mean(age)), 1e-3)
         starts = [

@@ -57,11 +57,35 @@ def last_days(tables: Tables, days: int = 30, end: date | None = None) -> Period
     return Period(end - timedelta(days=days - 1), end)
 
 
-def latest_day(tables: Tables) -> date | None:
+def latest_day(tables: Tables, complete: bool = True) -> date | None:
+    """The day of the store's latest event or order. With ``complete`` (the default for
+    periods), a last day that is only begun — under a quarter of the events of a usual day
+    of the week before, like today's first hours, or sessions running past the last
+    midnight of an import — gives way to the day before: a period should not end on a
+    day that looks like an outage."""
     e, o = tables.events, tables.orders
     values = [tables.execute(e.ts.max()), tables.execute(o.created_at.max())]
     moments = [v for v in values if v is not None and not _is_missing(v)]
-    return max(moments).date() if moments else None
+    if not moments:
+        return None
+    last = max(moments).date()
+    if not complete:
+        return last
+    lo = datetime.combine(last - timedelta(days=7), time.min)
+    recent = e.filter(e.ts >= lo)
+    frame = tables.execute(recent.group_by(day=recent.ts.date()).agg(n=recent.count()))
+    counts = {_day(d): int(n) for d, n in zip(frame["day"], frame["n"], strict=True)}
+    before = sorted(counts.get(last - timedelta(days=k), 0) for k in range(1, 8))
+    usual = before[len(before) // 2]
+    return last - timedelta(days=1) if usual and counts.get(last, 0) < 0.25 * usual else last
+
+
+def _day(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return value.date() if hasattr(value, "date") else date.fromisoformat(str(value)[:10])
 
 
 def first_day(tables: Tables) -> date | None:

@@ -22,6 +22,8 @@ from shopmind.insights.common import Period, first_day, last_days, latest_day
 from shopmind.insights.engine import InsightsError, Tables, open_tables
 
 CACHE_SECONDS = 60.0
+MIN_CLV_CUSTOMERS, MIN_CLV_REPEAT = 30, 10  # below, no fit; above, the fit is checked
+PRIOR_SD = 2.0  # log-normal prior on BG/NBD's a and b when the plain fit runs to an edge
 DEFAULT_DAYS = 30
 
 
@@ -83,7 +85,7 @@ class Insights:
     def span(self) -> dict[str, str | None]:
         """The first and last day with data."""
         with self.tables() as t:
-            lo, hi = first_day(t), latest_day(t)
+            lo, hi = first_day(t), latest_day(t, complete=False)
         return {"first": lo.isoformat() if lo else None, "last": hi.isoformat() if hi else None}
 
     # -- the analyses ----------------------------------------------------------------------
@@ -225,16 +227,27 @@ def store_clv(
     summary = clv.summarize(
         frame, calibration_end=cal, observation_end=as_of if cal < as_of else None
     )
-    if len(summary) < 30 or int((summary["frequency"] > 0).sum()) < 10:
+    repeat = int((summary["frequency"] > 0).sum())
+    if len(summary) < MIN_CLV_CUSTOMERS or repeat < MIN_CLV_REPEAT:
         raise InsightsError(
-            f"lifetime value needs more history: {len(summary)} customers, "
-            f"{int((summary['frequency'] > 0).sum())} with a repeat purchase (need 30 and 10)"
+            f"lifetime value needs more history: {len(summary)} customers, {repeat} with a "
+            f"repeat purchase (need {MIN_CLV_CUSTOMERS} and {MIN_CLV_REPEAT})"
         )
     rfm = [summary[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T")]
-    bg = clv.BetaGeo().fit(*rfm)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        bg = clv.BetaGeo().fit(*rfm)
+        regularised = not _stable(bg)
+        if regularised:  # ran to the edge: a weak prior on the drop-out keeps it off
+            bg = clv.BetaGeo(prior_sd=PRIOR_SD).fit(*rfm)
         gg = clv.GammaGamma().fit(rfm[0], summary["monetary"])
+    # Gamma-Gamma may run to q, γ → ∞: every customer's mean spend alike, a limit whose
+    # expected spend (p·γ / (q − 1)) stays finite; only a failed fit stops it.
+    if not (_stable(bg) or (regularised and _inside(bg))) or not gg.converged_:
+        raise InsightsError(
+            "lifetime value: the models found no stable fit in this history (too few or too "
+            "alike customers); try again with more orders"
+        )
     table = clv.value_table(summary, bg, gg, months=months)
     table = table.sort_values("clv", ascending=False)
     total = float(table["clv"].sum())
@@ -246,6 +259,7 @@ def store_clv(
         "customers": len(table),
         "repeat_customers": int((summary["frequency"] > 0).sum()),
         "bgnbd": clv._params_dict(bg),
+        "regularised": regularised,
         "gamma_gamma": {**clv._params_dict(gg), "frequency_monetary_correlation": gg.correlation_},
         "expected_value": round(total, 2),
         "top_decile_share": float(table["clv"].head(n_top).sum() / total) if total else None,
@@ -261,6 +275,21 @@ def store_clv(
             "actual_purchases": int(summary["purchases_holdout"].sum()),
         }
     return out
+
+
+def _values(model: Any) -> list[float]:
+    return [float(getattr(model, name + "_")) for name in model._params]
+
+
+def _inside(bg: Any) -> bool:
+    """A BG/NBD fit away from the edges of its parameter space."""
+    return all(1e-4 < v < 1e4 for v in _values(bg))
+
+
+def _stable(bg: Any) -> bool:
+    """A plain BG/NBD fit that converged, inside (with the prior, a line search that stops
+    a hair short of its tolerance is no sign of trouble: being inside is what counts)."""
+    return bool(bg.converged_) and _inside(bg)
 
 
 def _histogram(values: Any, bins: int = 10) -> list[dict[str, Any]]:

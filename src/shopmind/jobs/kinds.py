@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -532,3 +533,72 @@ register(JobKind("support.index", "Index the help pages and catalog for the assi
                  _run_support_index, _check_nothing, lambda p: "support.index"))  # fmt: skip
 register(JobKind("support.train", "Train the support intent classifier", _run_support_train,
                  _check_support_train, lambda p: "train:support/intents"))  # fmt: skip
+
+
+# -- insights -----------------------------------------------------------------------------
+
+REPORT_LANGS = ("en", "zh")
+REPORT_STAGES = {
+    "findings": "analysing the funnel, channels, segments, trends and demand",
+    "cohorts": "counting the cohorts",
+    "recommendations": "writing the recommendations",
+    "drawing": "drawing the report",
+}
+
+
+def _check_report(params: dict[str, Any], _uploads: Path | None) -> dict[str, Any]:
+    _only(params, {"start", "end", "days", "lang"})
+    for key in ("start", "end"):
+        value = params.get(key)
+        if value in (None, ""):
+            params.pop(key, None)
+            continue
+        try:
+            params[key] = date.fromisoformat(str(value)).isoformat()
+        except ValueError:
+            raise JobError(f"{key}: must be a date (YYYY-MM-DD)") from None
+    params.setdefault("days", 30)
+    _number(params, "days", 1, 3660, integer=True)
+    params["lang"] = params.get("lang") or "en"
+    if params["lang"] not in REPORT_LANGS:
+        raise JobError(f"lang: must be one of {', '.join(REPORT_LANGS)}")
+    return params
+
+
+def _run_report(ctx: JobContext) -> dict[str, Any]:
+    from shopmind.insights.engine import InsightsError
+    from shopmind.insights.report import write_report
+    from shopmind.insights.service import Insights
+    from shopmind.jobs.runner import reports_dir
+
+    p = ctx.params
+    stages = list(REPORT_STAGES)
+
+    def stage(name: str) -> None:
+        ctx.stage(REPORT_STAGES.get(name, name), total=len(stages))
+        ctx.progress(stages.index(name) if name in stages else 0)
+        ctx.flush()
+
+    ctx.stage("choosing the period")
+    ins = Insights(ctx.store, ctx.settings)
+    start, end = (date.fromisoformat(p[k]) if k in p else None for k in ("start", "end"))
+    try:
+        period = ins.period(start, end, p["days"])
+        folder = reports_dir(ctx.settings)
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"growth-report-{period.start}-{period.end}-{p['lang']}-{ctx.job_id}.html"
+        html, data = write_report(ins, period, folder / name, p["lang"], progress=stage)
+    except InsightsError as exc:
+        raise JobError(str(exc)) from exc
+    return {
+        "period": period.to_dict(),
+        "lang": p["lang"],
+        "html": html.name,
+        "json": data.name,
+        "download": f"/insights/reports/{html.name}",
+        "text": f"the growth report of {period.start} – {period.end} is written: {html.name}",
+    }
+
+
+register(JobKind("insights.report", "Write the growth report", _run_report, _check_report,
+                 lambda p: "insights.report"))  # fmt: skip

@@ -267,6 +267,11 @@ def uploads_dir(settings: Settings) -> Path:
     return settings.workspace / "uploads"
 
 
+def reports_dir(settings: Settings) -> Path:
+    """Where report jobs write their files; the only files the dashboard serves as reports."""
+    return settings.workspace / "reports"
+
+
 def settings_state(settings: Settings) -> dict[str, Any]:
     """Settings as JSON for a job's process (the database URL resolved)."""
     data = settings.model_dump(mode="json")

@@ -49,6 +49,7 @@ NAV: list[tuple[str, str, bool]] = [
     ("/imports", i18n.N_("Imports"), True),
     ("/jobs", i18n.N_("Jobs"), False),
     ("/settings", i18n.N_("Settings"), False),
+    ("/insights", i18n.N_("Insights"), False),
 ]
 
 

@@ -317,13 +317,14 @@ def band_chart(
     columns = (i18n.gettext("Date", locale), _clean(values.label), band_name)
     if _no_data([values]):
         return _empty(title, columns, locale, width)
-    label = _drawn([values.label])[0]
     points = [
         {"day": d.isoformat(), "value": v, "low": lo, "high": hi, "flag": bool(f)}
         for d, v, lo, hi, f in zip(days, values.values, low, high, flags, strict=True)
     ]
     x = _time_x(days, "day", locale)
-    y_axis = _value_axis(values, label)
+    # No axis title: the chart's title names the figure, and a title beside wide currency
+    # labels overlapped them where the browser's font is wider than the renderer's.
+    y_axis = _value_axis(values, None)
     drawn = [v for v in (*values.values, *low, *high) if v is not None]
     scale = alt.Scale(domain=[min(0, *drawn), max(drawn)], nice=True)
     band = alt.Chart(

@@ -86,6 +86,7 @@ VALUE_MESSAGES = (
     N_("Train a recommender"),
     N_("Index the help pages and catalog for the assistant"),
     N_("Train the support intent classifier"),
+    N_("Write the growth report"),
     # the descriptions of the settings (shopmind.config.Settings, but workspace)
     N_("SQLAlchemy URL; empty means SQLite."),
     N_("Store currency (ISO 4217) used when an import or event names none."),

@@ -19,31 +19,84 @@ KPI_TITLES = {
 }
 
 
-def funnel_steps(funnel: dict[str, Any], locale: str) -> Chart:
+STEP_LABELS = {
+    "view_item": i18n.N_("Viewed a product"),
+    "add_to_cart": i18n.N_("Added to cart"),
+    "begin_checkout": i18n.N_("Began checkout"),
+    "add_payment_info": i18n.N_("Added payment details"),
+    "add_shipping_info": i18n.N_("Added shipping details"),
+    "purchase": i18n.N_("Bought"),
+    "search": i18n.N_("Searched"),
+    "view_search_results": i18n.N_("Saw search results"),
+    "view_item_list": i18n.N_("Saw a product list"),
+    "select_item": i18n.N_("Chose a product from a list"),
+    "page_view": i18n.N_("Viewed a page"),
+}
+
+
+def step_label(name: str, locale: str) -> str:
+    """A funnel step (a GA4 event name) in words, where it is a known one."""
+    found = STEP_LABELS.get(name)
+    return _(found, locale) if found else name
+
+
+def funnel_steps(funnel: dict[str, Any], locale: str, *, width: int = 640) -> Chart:
     steps = funnel["steps"]
     unit = _("Sessions", locale) if funnel["unit"] == "session" else _("Shoppers", locale)
     return bar_chart(
-        [s["name"] for s in steps],
+        [step_label(s["name"], locale) for s in steps],
         Series(unit, [s["units"] for s in steps], "count"),
         title=_("Funnel", locale),
         category_title=_("Step", locale),
         locale=locale,
+        width=width,
     )
 
 
-def funnel_groups(funnel: dict[str, Any], locale: str, limit: int = 15) -> Chart:
+GROUP_LABELS = {
+    "mobile": i18n.N_("mobile"),
+    "desktop": i18n.N_("desktop"),
+    "tablet": i18n.N_("tablet"),
+    "(not set)": i18n.N_("(not set)"),
+    "(not signed in)": i18n.N_("(not signed in)"),
+    "(no orders)": i18n.N_("(no orders)"),
+}
+
+
+def group_label(funnel: dict[str, Any], group: dict[str, Any], locale: str) -> str:
+    """A funnel group as people read it: a product's title, a segment's or device's name,
+    a day in the locale's way."""
+    key, by = group["key"], funnel.get("by")
+    if by == "segment" and key in SEGMENT_LABELS:
+        return _(SEGMENT_LABELS[key], locale)
+    if by in ("day", "week"):
+        try:
+            return i18n.format_date(dt.date.fromisoformat(key), locale)
+        except ValueError:
+            return key
+    if key in GROUP_LABELS and by in ("device", "segment", "product"):
+        return _(GROUP_LABELS[key], locale)
+    return group.get("title") or key
+
+
+def funnel_groups(
+    funnel: dict[str, Any], locale: str, limit: int = 15, *, width: int = 640
+) -> Chart:
     groups = funnel["groups"][:limit]
-    names = [g.get("title") or g["key"] for g in groups]
+    names = [group_label(funnel, g, locale) for g in groups]
     return bar_chart(
         names,
         Series(_("Conversion rate", locale), [g["conversion"] for g in groups], "percent"),
         title=_("Conversion rate", locale),
         category_title=_("Group", locale),
         locale=locale,
+        width=width,
     )
 
 
-def channel_conversion(acq: dict[str, Any], locale: str, limit: int = 15) -> Chart:
+def channel_conversion(
+    acq: dict[str, Any], locale: str, limit: int = 15, *, width: int = 640
+) -> Chart:
     rows = [c for c in acq["channels"] if c["sessions"]][:limit]
     return bar_chart(
         [c["channel"] for c in rows],
@@ -51,10 +104,13 @@ def channel_conversion(acq: dict[str, Any], locale: str, limit: int = 15) -> Cha
         title=_("Conversion rate by channel", locale),
         category_title=_("Channel", locale),
         locale=locale,
+        width=width,
     )
 
 
-def channel_revenue(acq: dict[str, Any], locale: str, currency: str, limit: int = 15) -> Chart:
+def channel_revenue(
+    acq: dict[str, Any], locale: str, currency: str, limit: int = 15, *, width: int = 640
+) -> Chart:
     rows = [c for c in acq["channels"] if c["sessions"]][:limit]
     return bar_chart(
         [c["channel"] for c in rows],
@@ -62,6 +118,7 @@ def channel_revenue(acq: dict[str, Any], locale: str, currency: str, limit: int 
         title=_("Revenue by channel", locale),
         category_title=_("Channel", locale),
         locale=locale,
+        width=width,
     )
 
 
@@ -82,7 +139,7 @@ def kpi_band(anomalies: dict[str, Any], kpi: str, locale: str, currency: str) ->
     )  # fmt: skip
 
 
-def segment_sizes(segments: dict[str, Any], locale: str) -> Chart:
+def segment_sizes(segments: dict[str, Any], locale: str, *, width: int = 640) -> Chart:
     rows = segments["segments"]
     return bar_chart(
         [_(segment_label(s["segment"]), locale) for s in rows],
@@ -90,10 +147,11 @@ def segment_sizes(segments: dict[str, Any], locale: str) -> Chart:
         title=_("Customers per segment", locale),
         category_title=_("Segment", locale),
         locale=locale,
+        width=width,
     )
 
 
-def average_retention(cohorts: dict[str, Any], locale: str) -> Chart:
+def average_retention(cohorts: dict[str, Any], locale: str, *, width: int = 640) -> Chart:
     values = cohorts["average_retention"]
     last = max((i for i, v in enumerate(values) if v is not None), default=-1)
     return bar_chart(
@@ -102,10 +160,11 @@ def average_retention(cohorts: dict[str, Any], locale: str) -> Chart:
         title=_("Retention after the first order", locale),
         category_title=_("Month", locale),
         locale=locale,
+        width=width,
     )
 
 
-def prob_alive(clv: dict[str, Any], locale: str) -> Chart:
+def prob_alive(clv: dict[str, Any], locale: str, *, width: int = 640) -> Chart:
     bins = clv.get("prob_alive_histogram") or []
     return bar_chart(
         [f"{b['low']:.1f}–{b['high']:.1f}" for b in bins],
@@ -113,10 +172,13 @@ def prob_alive(clv: dict[str, Any], locale: str) -> Chart:
         title=_("Probability a customer is still active", locale),
         category_title=_("Probability", locale),
         locale=locale,
+        width=width,
     )
 
 
-def top_searches(demand: dict[str, Any], locale: str, limit: int = 12) -> Chart:
+def top_searches(
+    demand: dict[str, Any], locale: str, limit: int = 12, *, width: int = 640
+) -> Chart:
     rows = demand["top_terms"][:limit]
     return bar_chart(
         [t["term"] for t in rows],
@@ -124,6 +186,7 @@ def top_searches(demand: dict[str, Any], locale: str, limit: int = 12) -> Chart:
         title=_("Top searches", locale),
         category_title=_("Search term", locale),
         locale=locale,
+        width=width,
     )
 
 
@@ -164,7 +227,7 @@ def segment_description(name: str, locale: str) -> str:
 
 REC_KINDS = {
     "anomalies": i18n.N_("Alert"),
-    "segments": i18n.N_("Customers"),
+    "segments": i18n.N_("Customer segments"),
     "funnel": i18n.N_("Funnel"),
     "acquisition": i18n.N_("Acquisition"),
     "products": i18n.N_("Products"),
@@ -214,7 +277,7 @@ EVIDENCE_LABELS = {
     "channel": i18n.N_("Channel"),
     "sessions": i18n.N_("Sessions"),
     "conversion_rate": i18n.N_("Conversion rate"),
-    "conversion_ci": i18n.N_("95% interval"),
+    "conversion_ci": i18n.N_("Interval (95%)"),  # not "95% …": "% i" reads as a placeholder
     "store_conversion_rate": i18n.N_("Store conversion rate"),
     "roas": i18n.N_("ROAS"),
     "began_checkout": i18n.N_("Began checkout"),
@@ -278,6 +341,8 @@ def _evidence_value(key: str, value: Any, kpi: str | None, locale: str, currency
         return interval(value, locale)
     if key == "p_value":
         return p_value(value, locale)
+    if key == "widest_step":
+        return step_label(str(value), locale)
     if key == "roas":
         return i18n.format_number(value, locale, 2)
     if key == "day":
@@ -337,18 +402,19 @@ def heat_style(share: float | None) -> str:
 
 
 def retention_rows(cohorts: dict[str, Any], locale: str) -> list[dict[str, Any]]:
-    """One row per cohort: its month, customers, and per month offset a cell with the
-    retention as text and its shade (months not yet ended are empty)."""
-    width = cohorts["months"] + 1
+    """One row per cohort: its month, customers, and per month offset (as far as the oldest
+    cohort reaches) a cell with the retention as text and its shade; months not yet ended
+    are empty."""
+    width = max((len(c["retention"]) for c in cohorts["cohorts"]), default=0)
     rows = []
     for c in cohorts["cohorts"]:
         month = dt.date.fromisoformat(c["cohort"] + "-01")
         cells = []
         for k in range(width):
             if k < len(c["retention"]):
-                share = c["retention"][k]
+                share = c["retention"][k]  # shaded by its square root: 5 % and 20 % differ
                 cells.append({"text": i18n.format_percent(share, locale, 0),
-                              "style": heat_style(share ** 0.5 if k else 1.0),
+                              "style": heat_style(share**0.5),
                               "active": c["active"][k]})  # fmt: skip
             else:
                 cells.append({"text": "", "style": "", "active": None})

@@ -4,6 +4,7 @@ to ``PAGE_ROUTERS`` and a navigation entry to ``shopmind.web.app.NAV``."""
 from shopmind.web.pages import (
     content,
     imports,
+    insights,
     jobs,
     login,
     overview,
@@ -25,4 +26,5 @@ PAGE_ROUTERS = [
     imports.router,
     jobs.router,
     settings.router,
+    insights.router,
 ]
