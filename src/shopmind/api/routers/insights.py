@@ -159,6 +159,23 @@ class RecommendationOut(BaseModel):
     phrased_by: Literal["template", "model"]
 
 
+class ReportOut(Open):
+    generated_at: str
+    lang: Literal["en", "zh"]
+    currency: str
+    period: PeriodOut
+    recommendations: list[RecommendationOut]
+    funnel: FunnelOut
+    funnel_by_device: FunnelOut
+    acquisition: AcquisitionOut
+    cohorts: CohortsOut
+    segments: SegmentsOut
+    clv: dict[str, Any] = Field(description="As /v1/insights/clv, or {error} without history.")
+    anomalies: AnomaliesOut
+    demand: DemandOut
+    products: list[dict[str, Any]]
+
+
 class ExperimentOut(Open):
     metric: str
     kind: Literal["binary", "continuous"]
@@ -340,7 +357,7 @@ async def get_recommendations(
 
 @router.get(
     "/report",
-    response_model=dict[str, Any],
+    response_model=ReportOut,
     responses={**BAD, 200: {"content": {"text/html": {}}}},
 )
 async def get_report(
