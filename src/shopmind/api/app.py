@@ -60,6 +60,9 @@ def create_app(
             runner = _app.state.jobs
             if runner is not None:
                 runner.shutdown()
+            insights = getattr(_app.state, "insights", None)
+            if insights is not None:
+                insights.close()
             if owned:
                 app_store.dispose()
 

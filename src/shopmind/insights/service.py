@@ -22,6 +22,7 @@ from shopmind.insights.common import Period, first_day, last_days, latest_day
 from shopmind.insights.engine import InsightsError, Tables, open_tables
 
 CACHE_SECONDS = 60.0
+REOPEN_SECONDS = 300.0  # a kept connection is re-opened after this (new columns, tables)
 MIN_CLV_CUSTOMERS, MIN_CLV_REPEAT = 30, 10  # below, no fit; above, the fit is checked
 PRIOR_SD = 2.0  # log-normal prior on BG/NBD's a and b when the plain fit runs to an edge
 DEFAULT_DAYS = 30
@@ -34,6 +35,8 @@ class Insights:
         self.store, self.settings = store, settings
         self._cache: dict[tuple[Any, ...], tuple[float, Any]] = {}
         self._lock = threading.Lock()
+        self._lend = threading.Lock()
+        self._kept: tuple[tuple[str, str], Tables, float] | None = None
 
     @property
     def currency(self) -> str:
@@ -41,13 +44,43 @@ class Insights:
 
     @contextmanager
     def tables(self) -> Iterator[Tables]:
+        """The tables on the configured engine. One connection is kept open (re-opened
+        after :data:`REOPEN_SECONDS`, on a settings change or after an error) and lent to
+        one caller at a time; a caller finding it lent out gets a connection of its own."""
         backend = getattr(self.settings, "insights_engine", "duckdb") or "duckdb"
         path = getattr(self.settings, "insights_spark_path", "") or ""
-        t = open_tables(self.store, backend, path=path)
+        key = (backend, path)
+        if not self._lend.acquire(blocking=False):
+            t = open_tables(self.store, backend, path=path)
+            try:
+                yield t
+            finally:
+                t.close()
+            return
         try:
-            yield t
+            kept = self._kept
+            if kept is None or kept[0] != key or time.monotonic() - kept[2] > REOPEN_SECONDS:
+                if kept is not None:
+                    kept[1].close()
+                self._kept = kept = (key, open_tables(self.store, backend, path=path),
+                                     time.monotonic())  # fmt: skip
+            try:
+                yield kept[1]
+            except InsightsError:  # a question asked wrong: the connection is fine
+                raise
+            except BaseException:
+                self._kept = None
+                kept[1].close()
+                raise
         finally:
-            t.close()
+            self._lend.release()
+
+    def close(self) -> None:
+        """Close the kept connection."""
+        with self._lend:
+            if self._kept is not None:
+                self._kept[1].close()
+                self._kept = None
 
     def _cached(self, key: tuple[Any, ...], make: Callable[[Tables], Any]) -> Any:
         now = time.monotonic()
