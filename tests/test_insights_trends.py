@@ -177,6 +177,31 @@ def test_a_sparse_store_is_not_alerted_for_each_sale(sessions: int, seed: int) -
     assert len(result.alerts) <= 1, result.alerts
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_small_stores_broken_checkout_is_alerted_by_its_count(seed: int) -> None:
+    """600 sessions and about 15 orders a day: the normal range around the rate is too wide
+    to hold a day with 2 of them, the exact binomial tail is not. The alert names the
+    counts, and the recommendation built from it is urgent and says them."""
+    from shopmind.insights.advice import recommend
+
+    rng = np.random.default_rng(seed)
+    days = []
+    for i in range(56):
+        day = START + timedelta(days=i)
+        n = int(rng.poisson(600))
+        days.append((day, n, 2 if day == OUTAGE else int(rng.binomial(n, 0.025))))
+    t = daily_tables(days, seed=seed)
+    result = trends.anomalies(t, PERIOD)
+    t.close()
+    down = [a for a in alerted(result, "conversion_rate") if a["direction"] == "down"]
+    assert [a["day"] for a in down] == [OUTAGE.isoformat()], result.alerts
+    assert down[0]["orders"] == 2 and 10 < down[0]["expected_orders"] < 20
+    assert len(result.alerts) <= 2, result.alerts  # the outage, and at most one false alarm
+    if (PERIOD.end - OUTAGE).days < 7:
+        recs = recommend({"anomalies": result.to_dict()})
+        assert recs[0]["urgent"] and "2 orders where about" in recs[0]["text"]
+
+
 def test_bad_baseline_and_threshold_are_refused() -> None:
     t = daily_tables([(START, 5, 1)])
     with pytest.raises(InsightsError, match="2 to 26 weeks"):

@@ -371,16 +371,23 @@ def _alerts(f: Finding, cur: str, lang: str) -> list[dict[str, Any]]:
             if al["kpi"] == "conversion_rate"
             else ((lambda x: _money(x, cur, lang)) if al["kpi"] in ("revenue", "aov") else _n)
         )
+        if "orders" in al:  # conversions: the count says more than the rate's range
+            expected = _n(al["expected_orders"])
+            why_en = f"{_n(al['orders'])} orders where about {expected} were expected"
+            why_zh = f"{_n(al['orders'])} 单，预期约 {expected} 单"
+        else:
+            why_en = f"range {fmt(al['low'])}–{fmt(al['high'])}"
+            why_zh = f"范围 {fmt(al['low'])}–{fmt(al['high'])}"
         out.append(
             _rec(
                 f"alert:{al['day']}:{al['kpi']}",
                 "anomalies",
                 lang,
                 f"On {al['day']} {en} was {fmt(al['value'])} against an expected "
-                f"{fmt(al['expected'])} (range {fmt(al['low'])}–{fmt(al['high'])}): check "
+                f"{fmt(al['expected'])} ({why_en}): check "
                 "checkout, payment and the site for an outage that day.",
-                f"{al['day']} 的{zh}为 {fmt(al['value'])}，预期 {fmt(al['expected'])}（范围 "
-                f"{fmt(al['low'])}–{fmt(al['high'])}）：检查当天的结账、支付和网站是否故障。",
+                f"{al['day']} 的{zh}为 {fmt(al['value'])}，预期 {fmt(al['expected'])}（{why_zh}）"
+                "：检查当天的结账、支付和网站是否故障。",
                 al,
                 urgent=True,
             )

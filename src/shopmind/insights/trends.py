@@ -38,6 +38,7 @@ from shopmind.insights.segments import paid_orders
 KPIS = ("sessions", "conversion_rate", "revenue", "aov")
 SEARCH_EVENTS = ("search", "view_search_results")
 MAD_TO_SD = 1.4826
+RARE_P = 0.001  # a day's order count this unlikely, and off by half or more, is an alert
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -132,7 +133,7 @@ def anomalies(
             if band is None or row[kpi] is None:
                 continue
             value, (mid, low, high) = row[kpi], band
-            if low <= value <= high:
+            if low <= value <= high and not _rare_conversions(kpi, row, past, threshold):
                 continue
             spread = (high - low) / (2 * threshold) or 1e-9
             alerts.append(
@@ -147,12 +148,40 @@ def anomalies(
                     "severity": _severity(value, mid, spread, threshold),
                     "z": round((value - mid) / spread, 2),
                     "change": (value / mid - 1.0) if mid else None,
+                    **(_orders(row, mid) if kpi == "conversion_rate" else {}),
                 }
             )
         row.pop("order_value_squares", None)
         out.append(row)
     alerts.sort(key=lambda a: (a["day"], -KPIS.index(a["kpi"])), reverse=True)
     return AnomalyResult(period, weeks, out, alerts)
+
+
+def _orders(row: dict[str, Any], rate: float) -> dict[str, Any]:
+    return {"orders": row["conversions"], "expected_orders": round(rate * row["sessions"], 1)}
+
+
+def _rare_conversions(
+    kpi: str, row: dict[str, Any], past: list[dict[str, Any]], threshold: float
+) -> bool:
+    """A day's conversions half (or twice) what the same weekdays' pooled rate predicts, and
+    that unlikely by the exact binomial tail (p < :data:`RARE_P`, one side).
+    A small store's day holds few orders: the normal range around its rate is too wide to
+    see a checkout that broke; the count itself still tells."""
+    if kpi != "conversion_rate" or not row["sessions"]:
+        return False
+    n = sum(p["sessions"] for p in past)
+    k = sum(p["conversions"] for p in past)
+    if not n or not k:
+        return False
+    rate, day_n, day_k = k / n, row["sessions"], row["conversions"]
+    expected = rate * day_n
+    if 0.5 * expected < day_k < 2 * expected:
+        return False
+    tail = RARE_P
+    if day_k <= expected:
+        return float(stats.binom.cdf(day_k, day_n, rate)) < tail
+    return float(stats.binom.sf(day_k - 1, day_n, rate)) < tail
 
 
 def _severity(value: float, mid: float, spread: float, threshold: float) -> str:
