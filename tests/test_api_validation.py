@@ -366,8 +366,9 @@ def test_apikey_revoke_never_prints_the_secret(ws: Path) -> None:
     assert not verify_api_key(Store.open(ws), key)
     again = runner.invoke(cli, [*args, "revoke", key])  # already revoked: an error message
     assert again.exit_code == 1 and prefix in again.output
-    typo = runner.invoke(cli, [*args, "revoke", f"sm_{secret}"])  # not a key: nothing shown
-    bare = runner.invoke(cli, [*args, "revoke", secret])
+    # not a key: nothing shown ("--": a random secret may begin with "-", an option's mark)
+    typo = runner.invoke(cli, [*args, "revoke", "--", f"sm_{secret}"])
+    bare = runner.invoke(cli, [*args, "revoke", "--", secret])
     for result in (again, typo, bare):
         assert result.exit_code == 1
         assert secret not in result.output and secret[:12] not in result.output
