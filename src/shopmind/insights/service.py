@@ -203,10 +203,12 @@ class Insights:
         """Everything the recommendations read."""
         prods = self.products(period)
         under = [p["product_id"] for p in prods if p["underperforms"]][:10]
+        by_device = self.funnel(period, by="device")
         out = {
             "period": period.to_dict(),
-            "funnel": self.funnel(period),
-            "funnel_device": self.funnel(period, by="device"),
+            # the overall funnel is the by-device one without its groups: one pass, not two
+            "funnel": {**by_device, "by": None, "groups": []},
+            "funnel_device": by_device,
             "acquisition": self.acquisition(period),
             "segments": self.segments(period.end),
             "demand": self.demand(period),
