@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from shopmind.cli import app, console, err, fail, get_settings, open_store
+from shopmind.safety.spreadsheet import neutralize_cell
 
 insights_app = typer.Typer(
     help="Growth insights: funnel, acquisition, cohorts, segments, lifetime value, "
@@ -237,9 +238,8 @@ def _write_csv(path: Path, columns: Any, rows: list[dict[str, Any]]) -> None:
 
 
 def _safe_cell(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return "" if value is None else value
+    """A cell a spreadsheet will not run as a formula (:mod:`shopmind.safety.spreadsheet`)."""
+    return "" if value is None else neutralize_cell(value)
 
 
 @insights_app.command("clv")

@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from shopmind.api.deps import InsightsDep, SettingsDep
 from shopmind.api.schemas import ErrorResponse
 from shopmind.insights.engine import InsightsError
+from shopmind.safety.spreadsheet import neutralize_cell
 
 router = APIRouter(prefix="/insights", tags=["insights"])
 BAD = {400: {"model": ErrorResponse, "description": "A bad period or parameter"}}
@@ -289,10 +290,8 @@ async def get_segment_customers(
 
 
 def _safe_cell(value: Any) -> Any:
-    """A cell a spreadsheet will not run as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return "" if value is None else value
+    """A cell a spreadsheet will not run as a formula (:mod:`shopmind.safety.spreadsheet`)."""
+    return "" if value is None else neutralize_cell(value)
 
 
 @router.get("/clv", response_model=ClvOut, responses=BAD)

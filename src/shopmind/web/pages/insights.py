@@ -34,6 +34,7 @@ from shopmind.insights.engine import InsightsError
 from shopmind.insights.segments import EXPORT_COLUMNS
 from shopmind.jobs import JobError, recent_jobs
 from shopmind.jobs.runner import reports_dir
+from shopmind.safety.spreadsheet import is_formula
 from shopmind.store import jobs as jobstore
 from shopmind.web import i18n
 from shopmind.web import insights_charts as ic
@@ -306,11 +307,12 @@ def segment_csv(request: Request, viewer: AdminDep, segment: Word = "",
 
 
 def safe_cell(value: Any) -> Any:
-    """A CSV cell no spreadsheet runs as a formula: text starting with ``= + - @`` (or a
-    tab or carriage return) gets a leading apostrophe."""
+    """A CSV cell no spreadsheet runs as a formula: what :func:`is_formula` flags gets a
+    leading apostrophe, and here any text starting with a sign too (a contact list holds no
+    signed numbers as text); None is empty."""
     if value is None:
         return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    if isinstance(value, str) and (is_formula(value) or value[:1] in ("+", "-")):
         return "'" + value
     return value
 
