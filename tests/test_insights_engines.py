@@ -9,6 +9,7 @@ session; they are skipped without PySpark or Java unless ``SHOPMIND_REQUIRE_SPAR
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,16 @@ from insights_data import (
     simulated_store,
     snapshot,
 )
-from shopmind.insights.engine import InsightsError, export_parquet, from_parquet, open_tables
+from shopmind.config import Settings
+from shopmind.insights.engine import (
+    InsightsError,
+    InsightsMemoryError,
+    export_parquet,
+    from_parquet,
+    open_tables,
+)
+from shopmind.insights.funnel import funnel
+from shopmind.insights.service import Insights
 from shopmind.store import Store
 
 
@@ -79,6 +89,46 @@ def test_parquet_folder_must_hold_tables(tmp_path: Path) -> None:
         from_parquet(tmp_path / "missing")
     with pytest.raises(InsightsError, match="neither events nor orders"):
         from_parquet(tmp_path)
+
+
+def _setting(tables: Any, name: str) -> str:
+    return str(tables.con.con.execute(f"SELECT current_setting('{name}')").fetchone()[0])
+
+
+def test_duckdb_memory_is_capped_and_spills_to_a_folder_of_its_own(
+    sqlite_store: Store, parquet: Path
+) -> None:
+    """The cap comes from the setting (512 MiB unless told); the spill folder is private
+    to the connection, under the system's temporary folder, and gone after close."""
+    with Insights(sqlite_store, Settings(insights_memory_mb=96)).tables() as tables:
+        assert _setting(tables, "memory_limit") == "96.0 MiB"
+    tables = from_parquet(parquet)
+    other = from_parquet(parquet)
+    try:
+        assert _setting(tables, "memory_limit") == "512.0 MiB"
+        spill = Path(_setting(tables, "temp_directory"))
+        assert spill.parent == Path(tempfile.gettempdir()) and spill.name.startswith("shopmind")
+        assert spill != Path(_setting(other, "temp_directory"))
+        spill.mkdir()  # as DuckDB makes it when it first spills
+        (spill / "duckdb_temp_storage.tmp").write_bytes(b"x")
+    finally:
+        tables.close()
+        other.close()
+    assert not spill.exists()
+    with pytest.raises(InsightsError, match="at least 64"):
+        from_parquet(parquet, memory_mb=8)
+
+
+def test_running_out_of_memory_says_which_setting_to_raise(parquet: Path) -> None:
+    tables = from_parquet(parquet)
+    try:
+        tables.con.con.execute("SET memory_limit = '1MiB'")  # below what any query needs
+        with pytest.raises(InsightsMemoryError, match="raise insights_memory_mb"):
+            funnel(tables, SMALL_PERIOD, by="device")
+        tables.con.con.execute("SET memory_limit = '512MiB'")
+        assert funnel(tables, SMALL_PERIOD).totals[0] > 0  # the connection still works
+    finally:
+        tables.close()
 
 
 # -- Spark ----------------------------------------------------------------------------------

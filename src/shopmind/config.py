@@ -285,6 +285,11 @@ class Settings(BaseSettings):
         description="Folder of Parquet tables the spark engine reads (shopmind insights "
         "export writes one).",
     )
+    insights_memory_mb: int = Field(
+        default=512, ge=64, le=1_048_576,
+        description="Memory the duckdb engine may use, in MB; past it DuckDB spills to the "
+        "system's temporary folder, so a larger store takes longer rather than more memory.",
+    )  # fmt: skip
     insights_writer: Literal["auto", "model", "template"] = Field(
         default="auto",
         description="Who words the recommendations: template, or model (the language model "

@@ -31,7 +31,7 @@ from shopmind.insights.common import (
     flag,
     in_period,
     ratio,
-    session_key,
+    session_part,
     wilson,
 )
 from shopmind.insights.engine import InsightsError, Tables
@@ -74,43 +74,46 @@ class AcquisitionResult:
         }
 
 
-def sessions_table(tables: Tables, period: Period) -> ir.Table:
-    """One row per session starting in ``period``: the shopper, its start, channel, device,
-    its purchases and their value (a transaction sent twice counts once, in the session of
-    its first event)."""
+def sessions_table(tables: Tables, period: Period, level: str = "source_medium") -> ir.Table:
+    """One row per session starting in ``period``: the shopper, its start, its channel at
+    ``level`` (:data:`LEVELS`), its purchases and their value (a transaction sent twice
+    counts once, in the session of its first event). Only these five columns are kept:
+    a store's sessions are many."""
     e = tables.events
     day = ibis.interval(days=1)  # a session's events lie within a day of its start
     ev = e.filter(e.ts >= ibis.literal(period.lo) - day, e.ts < ibis.literal(period.hi) + day)
-    ev = ev.mutate(unit=session_key(ev))
-    s = ev.group_by(["unit", "user_id"]).agg(
-        start=ev.ts.min(),
-        source=ev.source.argmin(ev.ts),
-        medium=ev.medium.argmin(ev.ts),
-        campaign=ev.campaign.argmin(ev.ts),
-        device=ev.device.argmin(ev.ts),
-    )
+    ev = ev.mutate(sess=session_part(ev))
+    firsts: dict[str, Any] = {"start": ev.ts.min()}
+    for part in ("source", "medium", "campaign"):
+        if level in (part, "source_medium") and (part != "campaign" or level == part):
+            firsts[part] = ev[part].argmin(ev.ts)
+    s = ev.group_by(["user_id", "sess"]).agg(**firsts)
     s = s.filter(in_period(s.start, period))
     p = purchases(ev)
-    bought = p.group_by(buy_unit=p.unit).agg(n=p.count(), paid=ibis.coalesce(p.amount, 0.0).sum())
-    j = s.left_join(bought, s.unit == bought.buy_unit)
-    return j.select(
-        "unit", "user_id", "start", "device",
-        source=ibis.coalesce(j.source, "(direct)"),
-        medium=ibis.coalesce(j.medium, "(none)"),
-        campaign=ibis.coalesce(j.campaign, "(not set)"),
-        purchases=ibis.coalesce(j.n, 0),
-        revenue=ibis.coalesce(j.paid, 0.0),
-    )  # fmt: skip
+    bought = p.group_by(b_user=p.buyer, b_sess=p.sess).agg(
+        n=p.count(), paid=ibis.coalesce(p.amount, 0.0).sum()
+    )
+    j = s.left_join(bought, [s.user_id == bought.b_user, s.sess == bought.b_sess])
+    unset = {"source": "(direct)", "medium": "(none)", "campaign": "(not set)"}
+    named = j.mutate(**{c: ibis.coalesce(j[c], unset[c]) for c in firsts if c != "start"})
+    return named.select(
+        "user_id",
+        "start",
+        channel=_channel(named, level),
+        purchases=ibis.coalesce(named.n, 0),
+        revenue=ibis.coalesce(named.paid, 0.0),
+    )
 
 
 def purchases(ev: ir.Table) -> ir.Table:
-    """One row per purchase among events ``ev`` (with their session ``unit``): a transaction
-    sent twice is one purchase, of the shopper, session and moment of its first event."""
+    """One row per purchase among events ``ev`` (with their session ``sess``, see
+    :func:`session_part`): a transaction sent twice is one purchase, of the shopper
+    (``buyer``), session and moment (``at``) of its first event."""
     buys = ev.filter(ev.name == "purchase")
     buys = buys.mutate(conv=ibis.coalesce(buys.transaction_id, buys.event_id))
     return buys.group_by("conv").agg(
         buyer=buys.user_id.argmin(buys.ts),
-        unit=buys.unit.argmin(buys.ts),
+        sess=buys.sess.argmin(buys.ts),
         at=buys.ts.min(),
         amount=buys.value.max(),
     )
@@ -146,7 +149,7 @@ def acquisition(
     # look-back before it and the period before — kept while the parts are computed.
     previous = period.previous()
     first = min(period.start - _days(lookback_days), previous.start if compare else period.start)
-    wide = tables.cache(sessions_table(tables, Period(first, period.end)))
+    wide = tables.cache(sessions_table(tables, Period(first, period.end), level))
     try:
         return _acquisition(tables, wide, period, level, model, lookback_days, compare, limit)
     finally:
@@ -164,7 +167,6 @@ def _acquisition(
     limit: int,
 ) -> AcquisitionResult:
     s = wide.filter(in_period(wide.start, period))
-    s = s.mutate(channel=_channel(s, level))
     per = s.group_by("channel").agg(
         sessions=s.count(),
         conversions=flag(s.purchases > 0).sum(),
@@ -258,10 +260,9 @@ def _attribution(
     (CPA and ROAS divide these; the result shows them rounded)."""
     e = tables.events
     ev = e.filter(e.name == "purchase", in_period(e.ts, period))
-    buys = purchases(ev.mutate(unit=session_key(ev))).select("conv", "buyer", "at", "amount")
+    buys = purchases(ev.mutate(sess=session_part(ev))).select("conv", "buyer", "at", "amount")
     wide = Period(period.start - _days(lookback_days), period.end)
-    s = sessions.filter(in_period(sessions.start, wide))
-    s = s.mutate(channel=_channel(s, level)).select("unit", "user_id", "start", "channel")
+    s = sessions.filter(in_period(sessions.start, wide)).select("user_id", "start", "channel")
     j = buys.join(
         s,
         [
@@ -270,7 +271,9 @@ def _attribution(
             s.start >= buys.at - ibis.interval(days=lookback_days),
         ],
     )
-    w = ibis.window(group_by=j.conv, order_by=[j.start, j.unit])  # the same on every engine
+    # in time order; sessions starting at the same moment in the same channel get the
+    # same credit whichever comes first, so the answer is the same on every engine
+    w = ibis.window(group_by=j.conv, order_by=[j.start, j.channel])
     whole = ibis.window(group_by=j.conv)
     j = j.mutate(pos=ibis.row_number().over(w), n=j.start.count().over(whole))
     first, last = j.pos == 0, j.pos == j.n - 1

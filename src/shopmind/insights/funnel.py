@@ -44,6 +44,16 @@ BREAKDOWNS = (
 UNITS = ("session", "user")
 USER_WINDOW_MINUTES = 7 * 24 * 60
 MAX_STEPS = 8
+# the entering event's columns each breakdown reads
+ATTRIBUTES: dict[str | None, tuple[str, ...]] = {
+    "source": ("source",),
+    "medium": ("medium",),
+    "campaign": ("campaign",),
+    "source_medium": ("source", "medium"),
+    "device": ("device",),
+    "product": ("item_id",),
+    "segment": ("customer",),
+}
 
 
 @dataclass(frozen=True)
@@ -175,28 +185,32 @@ def funnel(
         from shopmind.insights.segments import segment_table
 
         segments = segment_table(tables, period.end)
-    reached = _reached(tables, period, parsed, unit, window_minutes)
-    if by is not None:  # read twice: for the totals and for the groups
-        reached = tables.cache(reached)
-    try:
+    reached = _reached(tables, period, parsed, unit, window_minutes, ATTRIBUTES.get(by, ()))
+    if by is None:
         totals, value = _totals(tables, reached, parsed)
         result = FunnelResult(period, unit, parsed, window_minutes, totals, value, by)
-        if compare:
-            before = _reached(tables, period.previous(), parsed, unit, window_minutes)
-            result.previous, result.previous_value = _totals(tables, before, parsed)
-        if by is not None:
-            result.groups = _groups(tables, reached, parsed, by, segments, limit)
-    finally:
-        if by is not None:
-            tables.release(reached)
+    else:  # every group in one pass; the totals are their sums
+        frame = _grouped(tables, reached, parsed, by, segments)
+        totals, value = _frame_totals(frame, parsed)
+        result = FunnelResult(period, unit, parsed, window_minutes, totals, value, by)
+        result.groups = _groups(tables, frame, parsed, by, limit)
+    if compare:
+        before = _reached(tables, period.previous(), parsed, unit, window_minutes)
+        result.previous, result.previous_value = _totals(tables, before, parsed)
     return result
 
 
 def _reached(
-    tables: Tables, period: Period, steps: list[FunnelStep], unit: str, window: int | None
+    tables: Tables,
+    period: Period,
+    steps: list[FunnelStep],
+    unit: str,
+    window: int | None,
+    attributes: tuple[str, ...] = (),
 ) -> ir.Table:
     """One row per unit entering the funnel: when it reached each step (``t0``, ``t1`` …,
-    NULL if never), the purchase value at the last step, and its entering attributes."""
+    NULL if never), the purchase value at the last step, and the ``attributes`` of its
+    entering event (``customer``: its signed-in customer)."""
     e = tables.events
     slack = ibis.interval(minutes=window) if window else ibis.interval(days=1)
     hi = ibis.literal(period.hi) + slack
@@ -206,31 +220,39 @@ def _reached(
     ev = e.filter(e.name.isin(names), e.ts >= lo, e.ts < hi)
     ev = ev.mutate(unit=session_key(ev) if unit == "session" else ev.user_id)
     first = ev.filter(ev.name == steps[0].name)
-    cur = first.group_by("unit").agg(
-        t0=first.ts.min(),
-        source=first.source.argmin(first.ts),
-        medium=first.medium.argmin(first.ts),
-        campaign=first.campaign.argmin(first.ts),
-        device=first.device.argmin(first.ts),
-        item_id=first.item_id.argmin(first.ts),
-        customer=first.customer_id.max(),
-    )
+    # only the attributes asked for: each is a column per unit, and units are many
+    entering = {
+        a: first.customer_id.max() if a == "customer" else first[a].argmin(first.ts)
+        for a in attributes
+    }
+    cur = first.group_by("unit").agg(t0=first.ts.min(), **entering)
     cur = cur.filter(in_period(cur.t0, period))
-    prev = "t0"
-    for k, step in enumerate(steps[1:], start=1):
-        hits = ev.filter(ev.name == step.name)
-        hits = hits.select(hit_unit=hits.unit, hit_ts=hits.ts, hit_value=hits.value)
-        cond = [cur.unit == hits.hit_unit, hits.hit_ts >= cur[prev]]
-        if window:
-            cond.append(hits.hit_ts <= cur.t0 + ibis.interval(minutes=window))
-        joined = cur.left_join(hits, cond)
-        aggs: dict[str, Any] = {f"t{k}": joined.hit_ts.min()}
-        if k == len(steps) - 1:
-            aggs["value"] = joined.hit_value.sum()
-        cur = joined.group_by(list(cur.columns)).agg(**aggs)
+    # The later steps' events of the entering units, joined once: step k's time is a
+    # window over the unit (its first hit at or after the last required step before it),
+    # the last step's time and the purchase value an aggregate. The wide ``cur`` is read
+    # once more only to join the small answer back.
+    later = ev.filter(ev.name.isin(names[1:]))
+    later = later.select(h_unit=later.unit, h_name=later.name, h_ts=later.ts, h_value=later.value)
+    start = cur.select(p_unit=cur.unit, p_t0=cur.t0)
+    cond = [start.p_unit == later.h_unit, later.h_ts >= start.p_t0]
+    if window:
+        cond.append(later.h_ts <= start.p_t0 + ibis.interval(minutes=window))
+    pairs = start.join(later, cond)
+    over = ibis.window(group_by="p_unit")
+    last = len(steps) - 1
+    prev = "p_t0"
+    for k, step in enumerate(steps[1:last], start=1):
+        hit = (pairs.h_name == step.name) & (pairs.h_ts >= pairs[prev])
+        at = ibis.ifelse(hit, pairs.h_ts, ibis.null("timestamp")).min().over(over)
+        pairs = pairs.mutate(**{f"p_t{k}": at})
         if not step.optional:
-            prev = f"t{k}"
-    return cur
+            prev = f"p_t{k}"
+    done = (pairs.h_name == steps[last].name) & (pairs.h_ts >= pairs[prev])
+    aggs: dict[str, Any] = {f"t{k}": pairs[f"p_t{k}"].min() for k in range(1, last)}
+    aggs[f"t{last}"] = pairs.h_ts.min(where=done)
+    aggs["value"] = pairs.h_value.sum(where=done)
+    got = pairs.group_by(g_unit=pairs.p_unit).agg(**aggs)
+    return cur.left_join(got, cur.unit == got.g_unit).drop("g_unit")
 
 
 def _counts(reached: ir.Table, steps: list[FunnelStep]) -> dict[str, Any]:
@@ -244,24 +266,26 @@ def _counts(reached: ir.Table, steps: list[FunnelStep]) -> dict[str, Any]:
 def _totals(
     tables: Tables, reached: ir.Table, steps: list[FunnelStep]
 ) -> tuple[list[int], float | None]:
-    row = tables.execute(reached.aggregate(**_counts(reached, steps))).iloc[0]
-    totals = [int(clean(row[f"n{k}"]) or 0) for k in range(len(steps))]
-    value = clean(row["value"]) if steps[-1].name == "purchase" else None
-    return totals, (
-        round(float(value), 2)
-        if value is not None
-        else (0.0 if steps[-1].name == "purchase" else None)
-    )
+    return _frame_totals(tables.execute(reached.aggregate(**_counts(reached, steps))), steps)
 
 
-def _groups(
+def _frame_totals(frame: Any, steps: list[FunnelStep]) -> tuple[list[int], float | None]:
+    """Units per step and the purchase value (``None`` unless the funnel ends in a
+    purchase), summed over the rows of ``frame``."""
+    totals = [int(sum(clean(v) or 0 for v in frame[f"n{k}"])) for k in range(len(steps))]
+    if steps[-1].name != "purchase":
+        return totals, None
+    return totals, round(float(sum(clean(v) or 0.0 for v in frame["value"])), 2)
+
+
+def _grouped(
     tables: Tables,
     reached: ir.Table,
     steps: list[FunnelStep],
     by: str,
     segments: ir.Table | None,
-    limit: int,
-) -> list[dict[str, Any]]:
+) -> Any:
+    """Counts per group (every group), as a frame."""
     if by == "day":
         keyed = reached.mutate(key=reached.t0.date().cast("string"))
     elif by == "week":
@@ -286,11 +310,18 @@ def _groups(
         )
     else:
         keyed = reached.mutate(key=ibis.coalesce(reached[by], "(not set)"))
-    agg = keyed.group_by("key").agg(**_counts(keyed, steps))
-    ordered = (
-        agg.order_by([ibis.desc("n0"), "key"]) if by not in ("day", "week") else agg.order_by("key")
-    )
-    frame = tables.execute(ordered.limit(limit if by not in ("day", "week") else 4000))
+    return tables.execute(keyed.group_by("key").agg(**_counts(keyed, steps)))
+
+
+def _groups(
+    tables: Tables, frame: Any, steps: list[FunnelStep], by: str, limit: int
+) -> list[dict[str, Any]]:
+    """The largest ``limit`` groups (days and weeks: all, in order)."""
+    frame = frame.assign(key=frame["key"].astype(str))
+    if by in ("day", "week"):
+        frame = frame.sort_values("key").head(4000)
+    else:
+        frame = frame.sort_values(["n0", "key"], ascending=[False, True]).head(limit)
     titles = _product_titles(tables, frame["key"].tolist()) if by == "product" else {}
     out = []
     for row in frame.to_dict("records"):
@@ -300,14 +331,14 @@ def _groups(
         if steps[-1].name == "purchase":  # nothing bought is 0.0, as in the totals
             value = round(float(clean(row["value"]) or 0.0), 2)
         group = {
-            "key": str(row["key"]),
+            "key": row["key"],
             "units": units,
             "conversion": ratio(units[-1], units[0]),
             "conversion_ci": [low, high],
             "value": value,
         }
         if by == "product":
-            group["title"] = titles.get(str(row["key"]))
+            group["title"] = titles.get(row["key"])
         out.append(group)
     return out
 

@@ -19,7 +19,7 @@ from typing import Any
 from shopmind.insights import acquisition as acq
 from shopmind.insights import advice, cohorts, funnel, products, segments, trends
 from shopmind.insights.common import Period, first_day, last_days, latest_day
-from shopmind.insights.engine import InsightsError, Tables, open_tables
+from shopmind.insights.engine import InsightsError, Tables, memory_mb, open_tables
 
 CACHE_SECONDS = 60.0
 REOPEN_SECONDS = 300.0  # a kept connection is re-opened after this (new columns, tables)
@@ -49,9 +49,10 @@ class Insights:
         one caller at a time; a caller finding it lent out gets a connection of its own."""
         backend = getattr(self.settings, "insights_engine", "duckdb") or "duckdb"
         path = getattr(self.settings, "insights_spark_path", "") or ""
-        key = (backend, path)
+        memory = memory_mb(self.settings)
+        key = (backend, path, memory)
         if not self._lend.acquire(blocking=False):
-            t = open_tables(self.store, backend, path=path)
+            t = open_tables(self.store, backend, path=path, memory_mb=memory)
             try:
                 yield t
             finally:
@@ -62,8 +63,10 @@ class Insights:
             if kept is None or kept[0] != key or time.monotonic() - kept[2] > REOPEN_SECONDS:
                 if kept is not None:
                     kept[1].close()
-                self._kept = kept = (key, open_tables(self.store, backend, path=path),
-                                     time.monotonic())  # fmt: skip
+                self._kept = kept = (
+                    key, open_tables(self.store, backend, path=path, memory_mb=memory),
+                    time.monotonic(),
+                )  # fmt: skip
             try:
                 yield kept[1]
             except InsightsError:  # a question asked wrong: the connection is fine

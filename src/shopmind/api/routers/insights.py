@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from shopmind.api.deps import InsightsDep, SettingsDep
 from shopmind.api.schemas import ErrorResponse
-from shopmind.insights.engine import InsightsError
+from shopmind.insights.engine import InsightsError, InsightsMemoryError
 from shopmind.safety.spreadsheet import neutralize_cell
 
 router = APIRouter(prefix="/insights", tags=["insights"])
@@ -193,6 +193,8 @@ class ExperimentOut(Open):
 async def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
     try:
         return await run_in_threadpool(fn, *args, **kwargs)
+    except InsightsMemoryError as exc:  # the server's limit, not the question's fault
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc)) from exc
     except InsightsError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=str(exc)) from exc
 
