@@ -30,7 +30,14 @@ samples the tree's RSS every 50 ms (kept in the JSON). Engines take turns for ea
 the order flipped every other query, so that load from elsewhere hits them alike; the
 1-minute load average at each child's start and end is kept. pandas times include
 reading Parquet (its seconds are shown apart too); DuckDB and Spark read the files in
-every run.
+every run. DuckDB runs as the product does, under its default memory cap
+(``insights_memory_mb``, 512 MB), spilling past it. Sizes: 1M, 10M and 50M events by
+default; Spark runs up to ``--spark-up-to`` (10M: at 50M its four queries would take most
+of an hour on 2 cores), and pandas is skipped where its peak at the size below, grown
+with the events, would pass three quarters of the machine's memory.
+
+Goal — per query, DuckDB at least 3× faster than pandas at 10M, and DuckDB's peak memory
+flat: growing at most 1.25× over the last step of sizes (10M to 50M: 5× the events).
 
 CDNOW — ``read_transactions_csv`` / ``summarize`` / ``BetaGeo`` / ``GammaGamma`` on
 ``analytics/cdnow/CDNOW_sample.txt`` under ``--shared`` (or ``SHOPMIND_SHARED_DATA``,
@@ -38,7 +45,7 @@ default ``../shared/data``), calibration to 1997-09-30 in weeks, beside the publ
 parameters.
 
     .venv/bin/python bench/insights.py --quick --out /tmp/insights-quick.json   # smoke run
-    .venv/bin/python bench/insights.py             # 1M and 10M: bench/results/insights.json
+    .venv/bin/python bench/insights.py             # 1M, 10M, 50M: bench/results/insights.json
     .venv/bin/python bench/insights.py --markdown bench/results/insights.json  # for the docs
 """
 
