@@ -208,6 +208,22 @@ def test_english_and_chinese_headings(written: dict[str, tuple[Path, Path]]) -> 
     assert not untranslated, f"zh report headings still in English: {untranslated}"
 
 
+def test_the_chinese_report_says_its_assumptions_steps_and_captions_in_chinese(
+    written: dict[str, tuple[Path, Path]], ins: Insights, period: Period
+) -> None:
+    """Not only the headings: what an expected value assumes, the funnel's steps (the event
+    name beside them) and every figure's caption."""
+    page = parse(html_of(written, "zh"))
+    text = " ".join(page.text)
+    basis = [r for r in ins.recommendations(period, "zh") if r["value_basis"]]
+    assert basis and all(CJK.search(r["value_basis"]) for r in basis)
+    assert "浏览商品" in text and "view_item" in text
+    assert "Assumes" not in text and "abandoned checkouts" not in text
+    english = [c for c in page.captions if not CJK.search(c)]
+    assert not english, f"zh captions still in English: {english}"
+    assert "generated" not in text and "UTC" in text  # the moment, readable
+
+
 def test_written_atomically_and_named_as_asked(written: dict[str, tuple[Path, Path]]) -> None:
     html, data = written["en"]
     assert (html.name, data.name) == ("growth.html", "growth.json")

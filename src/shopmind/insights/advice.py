@@ -57,15 +57,17 @@ def _aov(f: Finding) -> float | None:
 
 def _rec(
     rid: str, kind: str, lang: str, en: str, zh: str, evidence: dict[str, Any],
-    value: float | None = None, basis: str | None = None, urgent: bool = False,
+    value: float | None = None, basis: tuple[str, str] | None = None, urgent: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
+    """A recommendation in ``lang``; ``basis`` is what its expected value assumes, in
+    English and Chinese."""
     return {
         "id": rid,
         "kind": kind,
         "text": zh if lang == "zh" else en,
         "evidence": evidence,
         "expected_value": round(value, 2) if value is not None else None,
-        "value_basis": basis,
+        "value_basis": (basis[1] if lang == "zh" else basis[0]) if basis else None,
         "urgent": urgent,
         "phrased_by": "template",
     }
@@ -98,7 +100,10 @@ def _win_back(f: Finding, cur: str, lang: str) -> list[dict[str, Any]]:
             f"按平常客单价 {a} 再下一单，预期价值 {v}。",
             {"customers": n, "marketable": reachable, "average_order_value": round(aov, 2)},
             value,
-            f"{int(WIN_BACK_RATE * 100)}% of them order once more at their average order value",
+            (
+                f"{int(WIN_BACK_RATE * 100)}% of them order once more at their average order value",
+                f"其中 {int(WIN_BACK_RATE * 100)}% 按各自的平均客单价再下一单",
+            ),
         )
     ]
 
@@ -151,8 +156,11 @@ def _channels(f: Finding, cur: str, lang: str) -> list[dict[str, Any]]:
                         "roas": roas,
                     },
                     lost,
-                    "half the gap to the store's conversion rate closed, at the average order "
-                    "value",
+                    (
+                        "half the gap to the store's conversion rate closed, at the average "
+                        "order value",
+                        "与全店转化率的差距缩小一半，按平均客单价计",
+                    ),
                 )
             )
         elif low > 1.3 * base and share < 0.15:
@@ -176,7 +184,11 @@ def _channels(f: Finding, cur: str, lang: str) -> list[dict[str, Any]]:
                         "store_conversion_rate": base,
                     },
                     per_k,
-                    "1,000 more sessions at the channel's conversion rate and average order value",
+                    (
+                        "1,000 more sessions at the channel's conversion rate and average order "
+                        "value",
+                        "多 1,000 次访问，按该渠道的转化率和平均客单价计",
+                    ),
                 )
             )
     return out
@@ -225,7 +237,10 @@ def _devices(f: Finding, cur: str, lang: str) -> list[dict[str, Any]]:
             f"{_money(value, cur, lang)}。",
             {"mobile": mob, "desktop": desk, "widest_step": name},
             value,
-            "half the mobile–desktop conversion gap closed on mobile sessions",
+            (
+                "half the mobile–desktop conversion gap closed on mobile sessions",
+                "移动端访问与桌面端的转化率差距缩小一半",
+            ),
         )
     ]
 
@@ -252,8 +267,11 @@ def _abandoned(f: Finding, cur: str, lang: str) -> list[dict[str, Any]]:
             f"完成购买，价值 {_money(value, cur, lang)}。",
             {"began_checkout": started, "did_not_pay": left},
             value,
-            f"{int(RECOVERY_RATE * 100)}% of abandoned checkouts recovered at the average "
-            "order value",
+            (
+                f"{int(RECOVERY_RATE * 100)}% of abandoned checkouts recovered at the average "
+                "order value",
+                f"{int(RECOVERY_RATE * 100)}% 的未完成结账按平均客单价挽回",
+            ),
         )
     ]
 
@@ -300,7 +318,10 @@ def _products(f: Finding, cur: str, lang: str) -> list[dict[str, Any]]:
                 }
                 | {"complaint": worst},
                 value,
-                "half the gap to the category's conversion closed, at the product's price",
+                (
+                    "half the gap to the category's conversion closed, at the product's price",
+                    "与同类目转化率的差距缩小一半，按商品售价计",
+                ),
             )
         )
     return out
@@ -328,7 +349,10 @@ def _demand(f: Finding, cur: str, lang: str) -> list[dict[str, Any]]:
                 f"引向最接近的商品{money_zh}。",
                 {"term": t["term"], "searches": t["searches"]},
                 value,
-                "every search converting at the store's rate and average order value",
+                (
+                    "every search converting at the store's rate and average order value",
+                    "每次搜索都按全店转化率和平均客单价成交",
+                ),
             )
         )
     for t in d.get("rising_terms", [])[:2]:

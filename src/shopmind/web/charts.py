@@ -218,8 +218,9 @@ def bar_chart(
         transform=[alt.FilterTransform(filter="isValid(datum.value)")],
     )
     # The labels are measured in a generic font and drawn in the system's, which may be
-    # wider: room on the left keeps the longest from being cut.
-    padding = {"left": 16, "top": 5, "right": 5, "bottom": 5}
+    # wider (about a pixel a character): room on the left keeps the longest from being cut.
+    room = 8 + max((len(label) for label in labels), default=0)
+    padding = {"left": max(16, room), "top": 5, "right": 5, "bottom": 5}
     chart = _layered(
         [drawn, text],
         data=alt.NamedData("bars"),

@@ -79,6 +79,12 @@ def group_label(funnel: dict[str, Any], group: dict[str, Any], locale: str) -> s
     return group.get("title") or key
 
 
+GROUP_TITLES = {
+    "device": i18n.N_("Conversion rate by device"),
+    "source_medium": i18n.N_("Conversion rate by channel"),
+}
+
+
 def funnel_groups(
     funnel: dict[str, Any], locale: str, limit: int = 15, *, width: int = 640
 ) -> Chart:
@@ -87,7 +93,7 @@ def funnel_groups(
     return bar_chart(
         names,
         Series(_("Conversion rate", locale), [g["conversion"] for g in groups], "percent"),
-        title=_("Conversion rate", locale),
+        title=_(GROUP_TITLES.get(funnel.get("by") or "", "Conversion rate"), locale),
         category_title=_("Group", locale),
         locale=locale,
         width=width,
