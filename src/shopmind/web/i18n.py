@@ -154,6 +154,10 @@ VALUE_MESSAGES = (
     ),
     N_("Folder of Parquet tables the spark engine reads (shopmind insights export writes one)."),
     N_(
+        "Memory the duckdb engine may use, in MB; past it DuckDB spills to the system's "
+        "temporary folder, so a larger store takes longer rather than more memory."
+    ),
+    N_(
         "Who words the recommendations: template, or model (the language model rewords them; "
         "kept only when every number survives); auto: model when llm_backend is openai, else "
         "template."
