@@ -102,7 +102,7 @@ def _win_back(f: Finding, cur: str, lang: str) -> list[dict[str, Any]]:
             value,
             (
                 f"{int(WIN_BACK_RATE * 100)}% of them order once more at their average order value",
-                f"其中 {int(WIN_BACK_RATE * 100)}% 按各自的平均客单价再下一单",
+                f"其中 {int(WIN_BACK_RATE * 100)}% 的客户按平常客单价再下一单",
             ),
         )
     ]

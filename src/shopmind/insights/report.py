@@ -88,7 +88,6 @@ def render_html(data: dict[str, Any]) -> str:
     env.filters["money"] = lambda v: "–" if v is None else i18n.format_currency(v, cur, locale)
     env.filters["segment"] = lambda name: i18n.gettext(ic.segment_label(name), locale)
     env.filters["step"] = lambda name: ic.step_label(name, locale)
-    env.filters["basis"] = lambda rec: ic.value_basis(rec, locale)
     env.filters["when"] = lambda text: str(text).replace("T", " ")[:16] + " UTC"
     return env.get_template("report.html").render(data=data, charts=charts, lang=data["lang"])
 

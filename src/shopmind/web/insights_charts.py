@@ -240,40 +240,11 @@ REC_KINDS = {
     "demand": i18n.N_("Demand"),
     "clv": i18n.N_("Lifetime value"),
 }
-# By the rule that made the recommendation (its id up to the first colon).
-VALUE_BASES = {
-    "win_back": i18n.N_("%(rate)s of them order once more at their average order value"),
-    "abandoned_checkout": i18n.N_(
-        "%(rate)s of abandoned checkouts recovered at the average order value"
-    ),
-    "mobile_gap": i18n.N_("half the mobile–desktop conversion gap closed on mobile sessions"),
-    "weak_channel": i18n.N_(
-        "half the gap to the store's conversion rate closed, at the average order value"
-    ),
-    "strong_channel": i18n.N_(
-        "1,000 more sessions at the channel's conversion rate and average order value"
-    ),
-    "product": i18n.N_("half the gap to the category's conversion closed, at the product's price"),
-    "not_found": i18n.N_("every search converting at the store's rate and average order value"),
-}
 
 
 def rec_kind(rec: dict[str, Any], locale: str) -> str:
     found = REC_KINDS.get(rec.get("kind", ""))
     return _(found, locale) if found else str(rec.get("kind", ""))
-
-
-def value_basis(rec: dict[str, Any], locale: str) -> str:
-    """What a recommendation's expected value assumes, in the interface language (the
-    advice's own English where the rule is not known here)."""
-    from shopmind.insights import advice
-
-    rule = str(rec.get("id", "")).split(":", 1)[0]
-    found = VALUE_BASES.get(rule)
-    if found is None:
-        return str(rec.get("value_basis") or "")
-    rate = advice.WIN_BACK_RATE if rule == "win_back" else advice.RECOVERY_RATE
-    return _(found, locale) % {"rate": i18n.format_percent(rate, locale, 0)}
 
 
 EVIDENCE_LABELS = {

@@ -145,7 +145,7 @@ def _overview(ins: Any, period: Period, locale: str) -> dict[str, Any]:
 
 def _rec_view(rec: dict[str, Any], locale: str, currency: str) -> dict[str, Any]:
     return {**rec, "kind_label": ic.rec_kind(rec, locale),
-            "basis": ic.value_basis(rec, locale) if rec.get("expected_value") is not None else "",
+            "basis": (rec["value_basis"] or "") if rec.get("expected_value") is not None else "",
             "evidence_items": ic.evidence_items(rec, locale, currency)}  # fmt: skip
 
 
