@@ -94,6 +94,10 @@ class SettingsChangeError(SettingsError):
         )
 
 
+# DuckDB's memory cap for the growth analyses unless set (insights/engine.py).
+INSIGHTS_MEMORY_MB = 512
+
+
 class Settings(BaseSettings):
     """Settings of one workspace."""
 
@@ -286,7 +290,7 @@ class Settings(BaseSettings):
         "export writes one).",
     )
     insights_memory_mb: int = Field(
-        default=512, ge=64, le=1_048_576,
+        default=INSIGHTS_MEMORY_MB, ge=64, le=1_048_576,
         description="Memory the duckdb engine may use, in MB; past it DuckDB spills to the "
         "system's temporary folder, so a larger store takes longer rather than more memory.",
     )  # fmt: skip

@@ -84,9 +84,8 @@ def sessions_table(tables: Tables, period: Period, level: str = "source_medium")
     ev = e.filter(e.ts >= ibis.literal(period.lo) - day, e.ts < ibis.literal(period.hi) + day)
     ev = ev.mutate(sess=session_part(ev))
     firsts: dict[str, Any] = {"start": ev.ts.min()}
-    for part in ("source", "medium", "campaign"):
-        if level in (part, "source_medium") and (part != "campaign" or level == part):
-            firsts[part] = ev[part].argmin(ev.ts)
+    for part in ("source", "medium") if level == "source_medium" else (level,):
+        firsts[part] = ev[part].argmin(ev.ts)
     s = ev.group_by(["user_id", "sess"]).agg(**firsts)
     s = s.filter(in_period(s.start, period))
     p = purchases(ev)

@@ -35,6 +35,8 @@ from ibis.backends.sql.compilers.duckdb import DuckDBCompiler
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
+from shopmind.config import INSIGHTS_MEMORY_MB
+
 if TYPE_CHECKING:
     from shopmind.store.db import Store
 
@@ -100,20 +102,20 @@ _DUCKDB_COMPILER = _DuckDB()
 # DuckDB's memory cap unless told otherwise (settings: insights_memory_mb). Past it DuckDB
 # spills its hash tables and sorts to disk, so a growing store costs time, not memory
 # (bench/insights.py measures both); left alone DuckDB would take 80 % of the machine.
-DEFAULT_MEMORY_MB = 512
+DEFAULT_MEMORY_MB = INSIGHTS_MEMORY_MB
 
 
 def _duckdb_connect(memory_mb: int | None = DEFAULT_MEMORY_MB) -> tuple[Any, str]:
     """An Ibis DuckDB connection with our compiler, ``memory_mb`` (``None``: DuckDB's own
     limit) and a spill folder of its own under the system's temporary folder (DuckDB would
     otherwise write ``.tmp`` in the working directory); returns the folder to remove."""
+    if memory_mb is not None and memory_mb < 64:
+        raise InsightsError(f"insights_memory_mb must be at least 64, not {memory_mb}")
     con = ibis.duckdb.connect(threads=_threads())
     con.compiler = _DUCKDB_COMPILER  # this connection's queries only
     spill = os.path.join(tempfile.gettempdir(), f"shopmind-duckdb-{uuid.uuid4().hex}")
     con.con.execute(f"SET temp_directory = {_quote(spill)}")  # made only when it spills
     if memory_mb is not None:
-        if memory_mb < 64:
-            raise InsightsError(f"insights_memory_mb must be at least 64, not {memory_mb}")
         con.con.execute(f"SET memory_limit = '{int(memory_mb)}MiB'")
     return con, spill
 
