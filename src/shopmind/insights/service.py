@@ -36,7 +36,7 @@ class Insights:
         self._cache: dict[tuple[Any, ...], tuple[float, Any]] = {}
         self._lock = threading.Lock()
         self._lend = threading.Lock()
-        self._kept: tuple[tuple[str, str], Tables, float] | None = None
+        self._kept: tuple[tuple[str, str, int], Tables, float] | None = None
 
     @property
     def currency(self) -> str:
